@@ -1,0 +1,1 @@
+//! pushfeed: Kinesis push feedback into warehouse tables, one minute window at a time.
