@@ -1,1 +1,4 @@
-//! pushfeed: Kinesis push feedback into warehouse tables, one minute window at a time.
+//! pushfeed: Kinesis push-notification feedback into warehouse tables, one minute window at a time,
+//! exactly once.
+
+pub mod domain;

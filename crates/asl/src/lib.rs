@@ -1,0 +1,1 @@
+//! Local executor for AWS Step Functions state machines.

@@ -1,0 +1,11 @@
+//! Domain types and pure logic. Nothing here knows about AWS, files or databases.
+
+pub mod event;
+pub mod keys;
+pub mod record;
+pub mod rejection;
+pub mod routes;
+pub mod row;
+pub mod schema;
+pub mod sql;
+pub mod window;

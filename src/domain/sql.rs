@@ -1,0 +1,247 @@
+//! SQL for the warehouse: table DDL, the ledger, and the one-transaction load of a batch.
+//!
+//! Redshift and PostgreSQL share every statement except where the dialects truly differ: column
+//! types (SUPER vs jsonb), sort and dist keys, how the stage is filled (COPY from S3 vs COPY FROM
+//! STDIN) and temp-table lifetime. Identifiers come only from the validated routing table.
+
+use super::keys::BatchId;
+use super::routes::Route;
+use super::schema::{Column, ColumnType};
+use super::window::Window;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Redshift,
+    Postgres,
+}
+
+pub const LEDGER_TABLE: &str = "pushfeed_loads";
+
+fn column_type(ty: ColumnType, dialect: Dialect) -> &'static str {
+    match (ty, dialect) {
+        (ColumnType::Id, Dialect::Redshift) => "VARCHAR(256)",
+        (ColumnType::Text, Dialect::Redshift) => "VARCHAR(4096)",
+        (ColumnType::Id | ColumnType::Text, Dialect::Postgres) => "TEXT",
+        (ColumnType::Int, _) => "INTEGER",
+        (ColumnType::Timestamp, _) => "TIMESTAMPTZ",
+        (ColumnType::Json, Dialect::Redshift) => "SUPER",
+        (ColumnType::Json, Dialect::Postgres) => "JSONB",
+    }
+}
+
+fn now_fn(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Redshift => "GETDATE()",
+        Dialect::Postgres => "now()",
+    }
+}
+
+/// `CREATE TABLE IF NOT EXISTS` for a routed type, plus its indexes on PostgreSQL.
+///
+/// Keys follow the analysts' queries: time ranges first (sort key `occurred_at`), then per device
+/// or customer (dist key `channel_id`, so one device's history sits on one slice for joins).
+pub fn create_table(route: &Route, dialect: Dialect) -> Vec<String> {
+    let table = &route.table;
+    let columns: Vec<String> = route
+        .profile()
+        .columns()
+        .iter()
+        .map(|c| {
+            let mut def = format!("  {} {}", c.name, column_type(c.ty, dialect));
+            if c.name == "event_id" {
+                def.push_str(" NOT NULL");
+            }
+            if c.name == "loaded_at" {
+                def.push_str(&format!(" DEFAULT {}", now_fn(dialect)));
+            }
+            def
+        })
+        .collect();
+    let body = format!("{},\n  PRIMARY KEY (event_id)", columns.join(",\n"));
+    match dialect {
+        Dialect::Redshift => vec![format!(
+            "CREATE TABLE IF NOT EXISTS {table} (\n{body}\n)\nDISTSTYLE KEY DISTKEY (channel_id)\nCOMPOUND SORTKEY (occurred_at, channel_id)"
+        )],
+        Dialect::Postgres => vec![
+            format!("CREATE TABLE IF NOT EXISTS {table} (\n{body}\n)"),
+            format!("CREATE INDEX IF NOT EXISTS {table}_occurred_at ON {table} (occurred_at)"),
+            format!("CREATE INDEX IF NOT EXISTS {table}_channel_id ON {table} (channel_id, occurred_at)"),
+            format!("CREATE INDEX IF NOT EXISTS {table}_named_user_id ON {table} (named_user_id, occurred_at)"),
+        ],
+    }
+}
+
+/// The ledger: one row per load of a batch into a table.
+pub fn create_ledger(dialect: Dialect) -> String {
+    let (text, extra) = match dialect {
+        Dialect::Redshift => ("VARCHAR(256)", "\nDISTSTYLE ALL\nSORTKEY (window_start)"),
+        Dialect::Postgres => ("TEXT", ""),
+    };
+    format!(
+        "CREATE TABLE IF NOT EXISTS {LEDGER_TABLE} (\n  window_start TIMESTAMPTZ NOT NULL,\n  event_type {text} NOT NULL,\n  table_name {text} NOT NULL,\n  batch_id {text} NOT NULL,\n  object_count INTEGER NOT NULL,\n  rows_staged BIGINT NOT NULL,\n  rows_inserted BIGINT NOT NULL,\n  rows_replaced BIGINT NOT NULL,\n  execution {text},\n  loaded_at TIMESTAMPTZ DEFAULT {}\n){extra}",
+        now_fn(dialect)
+    )
+}
+
+/// All DDL for a set of routes, ledger first.
+pub fn schema(routes: &[Route], dialect: Dialect) -> Vec<String> {
+    let mut all = vec![create_ledger(dialect)];
+    for r in routes {
+        all.extend(create_table(r, dialect));
+    }
+    all
+}
+
+/// A SQL string literal.
+pub fn literal(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
+/// What a statement of the load does, so adapters can report counts from it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Setup,
+    /// Fills the stage. On PostgreSQL the adapter streams the objects into this `COPY FROM STDIN`.
+    Copy,
+    /// Its row count is the number of rows replaced by an earlier-arrived copy.
+    Replace,
+    /// Its row count is the number of new rows.
+    Insert,
+    Ledger,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Statement {
+    pub role: Role,
+    pub sql: String,
+}
+
+/// Where Redshift's COPY reads from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S3Copy {
+    pub manifest_url: String,
+    pub jsonpaths_url: String,
+    pub iam_role: String,
+    pub gzip: bool,
+}
+
+/// Everything one load needs; the statements are run in order, in one transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadParams<'a> {
+    pub route: &'a Route,
+    pub window: Window,
+    pub batch: &'a BatchId,
+    pub execution: &'a str,
+    pub object_count: usize,
+}
+
+/// The load transaction of design.md "Loading":
+/// lock, temp stage, COPY, keep this batch, dedupe by event_id, replace, insert, ledger row.
+///
+/// A row already in the table is only replaced by a copy of the same event that arrived earlier,
+/// so the table holds the first-arrived copy of each event whatever order windows are (re)loaded
+/// in, and re-running a window changes nothing.
+pub fn load_statements(p: &LoadParams<'_>, dialect: Dialect, s3: Option<&S3Copy>) -> Vec<Statement> {
+    let t = &p.route.table;
+    let cols: Vec<&str> = p
+        .route
+        .profile()
+        .columns()
+        .iter()
+        .filter(|c| c.is_loaded())
+        .map(|c| c.name)
+        .collect();
+    let list = cols.join(", ");
+    let s_list = cols.iter().map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
+    let temp = |name: &str, rest: &str| match dialect {
+        Dialect::Redshift => format!("CREATE TEMP TABLE {name} {rest}"),
+        Dialect::Postgres if rest.starts_with("(LIKE") => format!("CREATE TEMP TABLE {name} {rest} ON COMMIT DROP"),
+        Dialect::Postgres => format!("CREATE TEMP TABLE {name} ON COMMIT DROP {rest}"),
+    };
+    let mut out = Vec::new();
+    let mut push = |role: Role, sql: String| out.push(Statement { role, sql });
+    push(
+        Role::Setup,
+        match dialect {
+            // Serializes loads of one table, so two executions of one window cannot both insert.
+            Dialect::Redshift => format!("LOCK {t}"),
+            Dialect::Postgres => format!("LOCK TABLE {t} IN SHARE ROW EXCLUSIVE MODE"),
+        },
+    );
+    push(Role::Setup, temp("pf_stage", &format!("(LIKE {t})")));
+    match (dialect, s3) {
+        (Dialect::Redshift, Some(s3)) => push(
+            Role::Copy,
+            format!(
+                "COPY pf_stage FROM {} IAM_ROLE {} FORMAT AS JSON {} MANIFEST{} TIMEFORMAT 'auto' TRUNCATECOLUMNS",
+                literal(&s3.manifest_url),
+                literal(&s3.iam_role),
+                literal(&s3.jsonpaths_url),
+                if s3.gzip { " GZIP" } else { "" }
+            ),
+        ),
+        _ => {
+            // PostgreSQL has no JSON COPY: load the lines as jsonb, then map keys to columns by name.
+            push(Role::Setup, temp("pf_lines", "(doc JSONB)"));
+            push(Role::Copy, "COPY pf_lines (doc) FROM STDIN".to_string());
+            push(
+                Role::Setup,
+                format!("INSERT INTO pf_stage SELECT r.* FROM pf_lines, jsonb_populate_record(NULL::{t}, pf_lines.doc) r"),
+            );
+        }
+    }
+    // A Firehose object can hold records of another execution of the same window.
+    push(Role::Setup, format!("DELETE FROM pf_stage WHERE batch_id <> {}", literal(p.batch.as_str())));
+    push(
+        Role::Setup,
+        temp(
+            "pf_batch",
+            &format!(
+                "AS SELECT {list} FROM (SELECT {list}, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY arrived_at, processed_at) AS pf_rn FROM pf_stage) d WHERE pf_rn = 1"
+            ),
+        ),
+    );
+    push(
+        Role::Setup,
+        temp(
+            "pf_replaced",
+            &format!("AS SELECT s.event_id FROM pf_batch s JOIN {t} x ON x.event_id = s.event_id WHERE s.arrived_at < x.arrived_at"),
+        ),
+    );
+    push(Role::Replace, format!("DELETE FROM {t} USING pf_replaced r WHERE {t}.event_id = r.event_id"));
+    push(
+        Role::Setup,
+        temp(
+            "pf_new",
+            &format!("AS SELECT {s_list} FROM pf_batch s WHERE NOT EXISTS (SELECT 1 FROM {t} x WHERE x.event_id = s.event_id)"),
+        ),
+    );
+    push(Role::Insert, format!("INSERT INTO {t} ({list}) SELECT {list} FROM pf_new"));
+    push(
+        Role::Ledger,
+        format!(
+            "INSERT INTO {LEDGER_TABLE} (window_start, event_type, table_name, batch_id, object_count, rows_staged, rows_inserted, rows_replaced, execution) \
+             SELECT {}, {}, {}, {}, {}, (SELECT COUNT(*) FROM pf_stage), \
+             (SELECT COUNT(*) FROM pf_new) - (SELECT COUNT(*) FROM pf_replaced), (SELECT COUNT(*) FROM pf_replaced), {}",
+            format!("CAST({} AS TIMESTAMPTZ)", literal(&p.window.start_rfc3339())),
+            literal(&p.route.event_type),
+            literal(t),
+            literal(p.batch.as_str()),
+            p.object_count,
+            literal(p.execution),
+        ),
+    );
+    out
+}
+
+/// The jsonpaths file that maps a staging row's keys to the table's columns, in column order.
+pub fn jsonpaths(route: &Route) -> serde_json::Value {
+    let paths: Vec<String> = route
+        .profile()
+        .columns()
+        .iter()
+        .filter(|c: &&Column| c.is_loaded())
+        .map(|c| format!("$['{}']", c.name))
+        .collect();
+    serde_json::json!({ "jsonpaths": paths })
+}
