@@ -103,9 +103,11 @@ pub enum Role {
     Setup,
     /// Fills the stage. On PostgreSQL the adapter streams the objects into this `COPY FROM STDIN`.
     Copy,
+    /// Its row count is the number of staged rows that belong to another batch.
+    OtherBatches,
     /// Its row count is the number of rows replaced by an earlier-arrived copy.
     Replace,
-    /// Its row count is the number of new rows.
+    /// Its row count is the number of rows inserted, replacements included.
     Insert,
     Ledger,
 }
@@ -191,7 +193,7 @@ pub fn load_statements(p: &LoadParams<'_>, dialect: Dialect, s3: Option<&S3Copy>
         }
     }
     // A Firehose object can hold records of another execution of the same window.
-    push(Role::Setup, format!("DELETE FROM pf_stage WHERE batch_id <> {}", literal(p.batch.as_str())));
+    push(Role::OtherBatches, format!("DELETE FROM pf_stage WHERE batch_id <> {}", literal(p.batch.as_str())));
     push(
         Role::Setup,
         temp(

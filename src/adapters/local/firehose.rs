@@ -1,0 +1,234 @@
+//! The local stand-in for Kinesis Data Firehose: one durable buffer per delivery stream, flushed
+//! into objects under `events/<type>/window=W/` once it is old or large enough.
+//!
+//! Like Firehose it is at-least-once: a buffer is renamed before it is flushed and deleted after,
+//! so a crash in between flushes it again on the next start (duplicates, never loss). Like
+//! Firehose's dynamic partitioning it reads each record's `window` key to pick the partition, and
+//! records without one go to the error prefix.
+
+use std::collections::BTreeMap;
+use std::fs::OpenOptions;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+
+use crate::domain::keys::ObjectKey;
+use crate::domain::routes::RoutingTable;
+use crate::domain::window::{now_ms, Window};
+use crate::ports::{Delivery, ObjectStore, PortError, PortResult, PutOutcome};
+
+use crate::ports::{DELIVERY_MAX_BATCH_BYTES as MAX_BATCH_BYTES, DELIVERY_MAX_BATCH_RECORDS as MAX_BATCH_RECORDS, DELIVERY_MAX_RECORD_BYTES as MAX_RECORD_BYTES};
+
+#[derive(Debug, Clone, Copy)]
+pub struct BufferHints {
+    /// Flush a buffer this long after its first record (Firehose: 60 s minimum with dynamic
+    /// partitioning; locally much shorter so a demo takes seconds).
+    pub interval: Duration,
+    /// Flush a buffer once it holds this many bytes.
+    pub size_bytes: u64,
+    pub gzip: bool,
+}
+
+impl Default for BufferHints {
+    fn default() -> BufferHints {
+        BufferHints {
+            interval: Duration::from_millis(500),
+            size_bytes: 64 * 1024 * 1024,
+            gzip: true,
+        }
+    }
+}
+
+pub struct LocalFirehose {
+    dir: PathBuf,
+    store: Arc<dyn ObjectStore>,
+    routes: RoutingTable,
+    hints: BufferHints,
+}
+
+static OBJECT_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+impl LocalFirehose {
+    pub fn new(dir: impl Into<PathBuf>, store: Arc<dyn ObjectStore>, routes: RoutingTable, hints: BufferHints) -> LocalFirehose {
+        LocalFirehose { dir: dir.into(), store, routes, hints }
+    }
+
+    fn stream_dir(&self, stream: &str) -> PathBuf {
+        self.dir.join(stream)
+    }
+
+
+    /// Flushes every buffer that is due, or every buffer when `force` is set. Returns the number
+    /// of objects written.
+    pub async fn flush(&self, force: bool) -> PortResult<usize> {
+        let mut written = 0;
+        for route in self.routes.routes() {
+            written += self.flush_stream(&route.delivery_stream, &route.event_type, force).await?;
+        }
+        Ok(written)
+    }
+
+    async fn flush_stream(&self, stream: &str, event_type: &str, force: bool) -> PortResult<usize> {
+        let dir = self.stream_dir(stream);
+        let op = || format!("flushing local delivery stream {stream}");
+        let hints = self.hints;
+        let claimed = {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || claim_due(&dir, hints, force))
+                .await
+                .map_err(|e| PortError::permanent(op(), e))?
+                .map_err(|e| PortError::io(op(), e))?
+        };
+        let mut written = 0;
+        for path in claimed {
+            let bytes = tokio::fs::read(&path).await.map_err(|e| PortError::io(op(), e))?;
+            written += self.write_objects(stream, event_type, &bytes).await?;
+            tokio::fs::remove_file(&path).await.map_err(|e| PortError::io(op(), e))?;
+        }
+        Ok(written)
+    }
+
+    async fn write_objects(&self, stream: &str, event_type: &str, buffer: &[u8]) -> PortResult<usize> {
+        let mut partitions: BTreeMap<Option<Window>, Vec<u8>> = BTreeMap::new();
+        let mut rest = buffer.get(8..).unwrap_or_default();
+        while rest.len() >= 4 {
+            let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
+            let Some(record) = rest.get(4..4 + len) else { break };
+            partitions.entry(partition_of(record)).or_default().extend_from_slice(record);
+            rest = &rest[4 + len..];
+        }
+        let stamp = now_ms();
+        let mut written = 0;
+        for (window, bytes) in partitions {
+            let n = OBJECT_COUNTER.fetch_add(1, Ordering::Relaxed);
+            let name = format!(
+                "{stream}-{stamp}-{}-{n}.ndjson{}",
+                std::process::id(),
+                if self.hints.gzip { ".gz" } else { "" }
+            );
+            let key = match window {
+                Some(window) => ObjectKey::Delivered {
+                    event_type: event_type.to_string(),
+                    window,
+                    name,
+                }
+                .to_string(),
+                None => format!("firehose-errors/{stream}/partitioning-failed/{name}"),
+            };
+            let body = if self.hints.gzip { gzip(&bytes) } else { bytes };
+            self.store.put(&key, body).await?;
+            written += 1;
+        }
+        Ok(written)
+    }
+
+    /// Flushes due buffers until `stop` resolves, then once more for everything.
+    pub async fn run_flusher(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) -> PortResult<()> {
+        let tick = (self.hints.interval / 4).max(Duration::from_millis(10));
+        loop {
+            tokio::select! {
+                _ = tokio::time::sleep(tick) => { self.flush(false).await?; }
+                _ = stop.changed() => { break; }
+            }
+        }
+        self.flush(true).await.map(|_| ())
+    }
+}
+
+/// Appends length-prefixed records to a stream's buffer under an exclusive lock. The buffer
+/// starts with the time of its first record, which decides when it is due.
+fn append_buffer(dir: &std::path::Path, records: &[Vec<u8>]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
+    let mut file = OpenOptions::new().create(true).append(true).open(dir.join("buffer"))?;
+    file.lock()?;
+    let mut out = Vec::with_capacity(records.iter().map(|r| r.len() + 4).sum::<usize>() + 8);
+    if file.metadata()?.len() == 0 {
+        out.extend_from_slice(&now_ms().to_le_bytes());
+    }
+    for r in records {
+        out.extend_from_slice(&(r.len() as u32).to_le_bytes());
+        out.extend_from_slice(r);
+    }
+    file.write_all(&out)
+}
+
+/// Renames the due buffer (if any) to a claimed file and returns every claimed file, including
+/// ones left by a crashed flush.
+fn claim_due(dir: &std::path::Path, hints: BufferHints, force: bool) -> std::io::Result<Vec<PathBuf>> {
+    let buffer = dir.join("buffer");
+    if let Ok(file) = OpenOptions::new().read(true).write(true).open(&buffer) {
+        file.lock()?;
+        let len = file.metadata()?.len();
+        let mut first = [0u8; 8];
+        let due = len >= 8 && {
+            use std::os::unix::fs::FileExt;
+            file.read_exact_at(&mut first, 0)?;
+            let age = now_ms() - i64::from_le_bytes(first);
+            force || age >= hints.interval.as_millis() as i64 || len >= hints.size_bytes
+        };
+        if due {
+            let n = OBJECT_COUNTER.fetch_add(1, Ordering::Relaxed);
+            std::fs::rename(&buffer, dir.join(format!("claimed-{}-{}-{n}", now_ms(), std::process::id())))?;
+        }
+    }
+    let mut claimed: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(entries) => entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("claimed-")))
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    claimed.sort();
+    Ok(claimed)
+}
+
+/// The window a record is partitioned by: its `window` key, like a JQ `.window` query.
+fn partition_of(record: &[u8]) -> Option<Window> {
+    #[derive(serde::Deserialize)]
+    struct Tag<'a> {
+        #[serde(borrow)]
+        window: std::borrow::Cow<'a, str>,
+    }
+    let line = record.strip_suffix(b"\n").unwrap_or(record);
+    serde_json::from_slice::<Tag>(line).ok()?.window.parse().ok()
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::fast());
+    enc.write_all(bytes).expect("writing to a Vec cannot fail");
+    enc.finish().expect("writing to a Vec cannot fail")
+}
+
+#[async_trait]
+impl Delivery for LocalFirehose {
+    async fn put_batch(&self, stream: &str, records: &[&[u8]]) -> PortResult<PutOutcome> {
+        let op = || format!("putting {} records into local delivery stream {stream}", records.len());
+        if self.routes.for_stream(stream).is_none() {
+            return Err(PortError::not_found(op(), "no route names this delivery stream"));
+        }
+        let total: usize = records.iter().map(|r| r.len()).sum();
+        if records.len() > MAX_BATCH_RECORDS || total > MAX_BATCH_BYTES {
+            return Err(PortError::permanent(op(), "a batch takes at most 500 records and 4 MiB"));
+        }
+        if let Some(i) = records.iter().position(|r| r.len() > MAX_RECORD_BYTES) {
+            return Err(PortError::permanent(op(), format!("record {i} is over 1,000 KiB")));
+        }
+        let dir = self.stream_dir(stream);
+        let owned: Vec<Vec<u8>> = records.iter().map(|r| r.to_vec()).collect();
+        tokio::task::spawn_blocking(move || append_buffer(&dir, &owned))
+        .await
+        .map_err(|e| PortError::permanent(op(), e))?
+        .map_err(|e| PortError::io(op(), e))?;
+        Ok(PutOutcome {
+            failed: vec![None; records.len()],
+        })
+    }
+}

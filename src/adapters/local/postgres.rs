@@ -1,0 +1,165 @@
+//! The local stand-in for Redshift: PostgreSQL, with the same DDL and merge SQL. The stage is
+//! filled by COPY FROM STDIN from the delivered objects instead of COPY from S3.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::SinkExt;
+use tokio::sync::Mutex;
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
+
+use crate::domain::sql::{Dialect, Role};
+use crate::ports::{ErrorKind, LoadCounts, LoadJob, ObjectStore, PortError, PortResult, QueryResult, Warehouse};
+
+pub struct PostgresWarehouse {
+    client: Mutex<Client>,
+    store: Arc<dyn ObjectStore>,
+    connection: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for PostgresWarehouse {
+    fn drop(&mut self) {
+        self.connection.abort();
+    }
+}
+
+/// Classifies a database error by SQLSTATE: contention and lost connections are worth a retry.
+pub fn classify(operation: impl Into<String>, e: tokio_postgres::Error) -> PortError {
+    let kind = match e.code().map(|c| c.code()) {
+        // serialization_failure, deadlock_detected, lock_not_available, query_canceled (timeouts),
+        // admin_shutdown, too_many_connections, cannot_connect_now
+        Some("40001" | "40P01" | "55P03" | "57014" | "57P01" | "53300" | "57P03") => ErrorKind::Transient,
+        Some(c) if c.starts_with("08") => ErrorKind::Transient,
+        Some(_) => ErrorKind::Permanent,
+        None if e.is_closed() => ErrorKind::Transient,
+        None => ErrorKind::Transient,
+    };
+    let message = match e.as_db_error() {
+        Some(db) => format!("{} ({})", db.message(), db.code().code()),
+        None => e.to_string(),
+    };
+    PortError::new(kind, operation, message)
+}
+
+impl PostgresWarehouse {
+    /// Connects with a libpq-style connection string (URL or key=value).
+    pub async fn connect(conninfo: &str, store: Arc<dyn ObjectStore>) -> PortResult<PostgresWarehouse> {
+        let (client, connection) = tokio_postgres::connect(conninfo, NoTls)
+            .await
+            .map_err(|e| classify("connecting to PostgreSQL", e))?;
+        let connection = tokio::spawn(async move {
+            let _ = connection.await;
+        });
+        Ok(PostgresWarehouse {
+            client: Mutex::new(client),
+            store,
+            connection,
+        })
+    }
+
+    /// Streams the delivered objects into the COPY, one line per row. COPY's text format treats
+    /// backslash as an escape, so JSON's own backslashes are doubled; JSON text has no raw tabs
+    /// or newlines inside a line.
+    async fn copy_objects(&self, tx: &tokio_postgres::Transaction<'_>, sql: &str, objects: &[String], table: &str) -> PortResult<u64> {
+        let op = || format!("copying delivered objects into the stage of {table}");
+        let sink = tx.copy_in::<_, Bytes>(sql).await.map_err(|e| classify(op(), e))?;
+        futures_util::pin_mut!(sink);
+        for key in objects {
+            let bytes = self.store.get(key).await?;
+            let text = if key.ends_with(".gz") {
+                let mut out = Vec::with_capacity(bytes.len() * 4);
+                flate2::read::MultiGzDecoder::new(&bytes[..])
+                    .read_to_end(&mut out)
+                    .map_err(|e| PortError::permanent(format!("inflating delivered object {key}"), e))?;
+                out
+            } else {
+                bytes
+            };
+            let mut chunk = Vec::with_capacity(text.len() + text.len() / 8);
+            for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                for &b in line {
+                    if b == b'\\' {
+                        chunk.push(b'\\');
+                    }
+                    chunk.push(b);
+                }
+                chunk.push(b'\n');
+            }
+            sink.send(Bytes::from(chunk)).await.map_err(|e| classify(op(), e))?;
+        }
+        sink.as_mut().finish().await.map_err(|e| classify(op(), e))
+    }
+}
+
+#[async_trait]
+impl Warehouse for PostgresWarehouse {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgres
+    }
+
+    async fn apply_schema(&self, statements: &[String]) -> PortResult<()> {
+        let client = self.client.lock().await;
+        for sql in statements {
+            let first_line = sql.lines().next().unwrap_or_default();
+            client
+                .batch_execute(sql)
+                .await
+                .map_err(|e| classify(format!("applying `{first_line}`"), e))?;
+        }
+        Ok(())
+    }
+
+    async fn load(&self, job: &LoadJob) -> PortResult<LoadCounts> {
+        let op = |what: &str| format!("loading {} ({what})", job.table);
+        let mut client = self.client.lock().await;
+        let tx = client.transaction().await.map_err(|e| classify(op("begin"), e))?;
+        let (mut copied, mut other, mut replaced, mut inserted) = (0, 0, 0, 0);
+        for st in &job.statements {
+            match st.role {
+                Role::Copy => copied = self.copy_objects(&tx, &st.sql, &job.objects, &job.table).await?,
+                Role::Setup | Role::Ledger => tx.batch_execute(&st.sql).await.map_err(|e| classify(op(&st.sql), e))?,
+                role => {
+                    let n = tx.execute(&st.sql, &[]).await.map_err(|e| classify(op(&st.sql), e))?;
+                    match role {
+                        Role::OtherBatches => other = n,
+                        Role::Replace => replaced = n,
+                        _ => inserted = n,
+                    }
+                }
+            }
+        }
+        tx.commit().await.map_err(|e| classify(op("commit"), e))?;
+        Ok(LoadCounts {
+            rows_staged: copied - other,
+            rows_inserted: inserted - replaced,
+            rows_replaced: replaced,
+        })
+    }
+
+    async fn query(&self, sql: &str) -> PortResult<QueryResult> {
+        let client = self.client.lock().await;
+        let messages = client.simple_query(sql).await.map_err(|e| classify("running the query", e))?;
+        let mut result = QueryResult::default();
+        for m in messages {
+            match m {
+                SimpleQueryMessage::RowDescription(cols) => {
+                    // A new result set: keep only the last statement's rows.
+                    result = QueryResult {
+                        columns: cols.iter().map(|c| c.name().to_string()).collect(),
+                        rows: Vec::new(),
+                    };
+                }
+                SimpleQueryMessage::Row(row) => {
+                    if result.columns.is_empty() {
+                        result.columns = row.columns().iter().map(|c| c.name().to_string()).collect();
+                    }
+                    result.rows.push((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect());
+                }
+                _ => {}
+            }
+        }
+        Ok(result)
+    }
+}

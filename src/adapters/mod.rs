@@ -1,0 +1,3 @@
+//! Adapters: the ports' implementations. `local` is the embedded stack for one machine.
+
+pub mod local;

@@ -1,0 +1,243 @@
+//! Ports: the traits the steps talk to. Each has an AWS adapter and a local one; the steps never
+//! know which.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::sql::{Dialect, Statement};
+
+/// An error from an adapter. `transient` says whether trying again may succeed; the steps turn it
+/// into `Pushfeed.Transient` (retried by the state machine) or a permanent error.
+#[derive(Debug, thiserror::Error)]
+#[error("{operation} failed: {message}")]
+pub struct PortError {
+    /// What was attempted, naming the key, shard, stream or table, e.g. "reading object raw/...".
+    pub operation: String,
+    pub message: String,
+    pub kind: ErrorKind,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    NotFound,
+    AlreadyExists,
+    /// Throttling, timeouts, connection loss, serialization failures: worth retrying.
+    Transient,
+    /// Bad request, missing permissions, SQL errors: retrying will not help.
+    Permanent,
+    /// Data older than the stream's retention: read the raw archive instead.
+    Trimmed,
+}
+
+impl PortError {
+    pub fn new(kind: ErrorKind, operation: impl Into<String>, message: impl ToString) -> PortError {
+        PortError {
+            operation: operation.into(),
+            message: message.to_string(),
+            kind,
+        }
+    }
+
+    pub fn transient(operation: impl Into<String>, message: impl ToString) -> PortError {
+        PortError::new(ErrorKind::Transient, operation, message)
+    }
+
+    pub fn permanent(operation: impl Into<String>, message: impl ToString) -> PortError {
+        PortError::new(ErrorKind::Permanent, operation, message)
+    }
+
+    pub fn not_found(operation: impl Into<String>, message: impl ToString) -> PortError {
+        PortError::new(ErrorKind::NotFound, operation, message)
+    }
+
+    /// Classifies an I/O error: running out of something or being interrupted may pass.
+    pub fn io(operation: impl Into<String>, e: std::io::Error) -> PortError {
+        use std::io::ErrorKind as K;
+        let kind = match e.kind() {
+            K::NotFound => ErrorKind::NotFound,
+            K::AlreadyExists => ErrorKind::AlreadyExists,
+            K::Interrupted | K::TimedOut | K::WouldBlock | K::StorageFull | K::ResourceBusy => ErrorKind::Transient,
+            _ => ErrorKind::Permanent,
+        };
+        PortError::new(kind, operation, e)
+    }
+}
+
+pub type PortResult<T> = Result<T, PortError>;
+
+// ---------------------------------------------------------------------------------------------
+// Stream (Kinesis)
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardInfo {
+    pub shard_id: String,
+    pub parent_shard_id: Option<String>,
+    pub adjacent_parent_shard_id: Option<String>,
+    /// Set once the shard is closed by a reshard; it still holds records until retention ends.
+    pub ending_sequence_number: Option<String>,
+}
+
+/// Where a read starts, with Kinesis's iterator semantics.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StartingPosition {
+    TrimHorizon,
+    /// The first record whose arrival time is at or after this instant (epoch ms).
+    AtTimestamp(i64),
+    AtSequenceNumber(String),
+    AfterSequenceNumber(String),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StreamRecord {
+    pub sequence_number: String,
+    /// ApproximateArrivalTimestamp, epoch ms.
+    pub arrival_ms: i64,
+    pub partition_key: String,
+    pub data: Vec<u8>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadBatch {
+    pub records: Vec<StreamRecord>,
+    /// How far the last record is behind the shard's tip; 0 means the read is at the tip.
+    pub millis_behind_latest: i64,
+    /// None when the shard is closed and fully read.
+    pub next: Option<StartingPosition>,
+}
+
+#[async_trait]
+pub trait Stream: Send + Sync {
+    /// Every shard, open and closed, including parents after a reshard.
+    async fn list_shards(&self) -> PortResult<Vec<ShardInfo>>;
+    /// Up to `limit` records of a shard from a position.
+    async fn read(&self, shard_id: &str, from: &StartingPosition, limit: usize) -> PortResult<ReadBatch>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// ObjectStore (S3)
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    pub key: String,
+    pub size: u64,
+}
+
+/// An object being written in parts; nothing is visible under its key until `finish`.
+#[async_trait]
+pub trait ObjectWriter: Send {
+    async fn write(&mut self, bytes: &[u8]) -> PortResult<()>;
+    async fn finish(self: Box<Self>) -> PortResult<ObjectMeta>;
+}
+
+#[async_trait]
+pub trait ObjectStore: Send + Sync {
+    async fn put(&self, key: &str, bytes: Vec<u8>) -> PortResult<()>;
+    /// Writes only if nothing is stored under the key; `AlreadyExists` otherwise.
+    async fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> PortResult<()>;
+    async fn get(&self, key: &str) -> PortResult<Vec<u8>>;
+    /// Every object whose key starts with `prefix`, sorted by key.
+    async fn list(&self, prefix: &str) -> PortResult<Vec<ObjectMeta>>;
+    /// Starts a streamed write, for objects too large to hold in memory.
+    async fn writer(&self, key: &str) -> PortResult<Box<dyn ObjectWriter>>;
+    /// The `s3://bucket/key` form of a key, as a COPY manifest names it.
+    fn url(&self, key: &str) -> String;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Delivery (Firehose)
+
+/// Per-record result of a batch put, in input order; `Some(code)` means that record failed.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct PutOutcome {
+    pub failed: Vec<Option<String>>,
+}
+
+impl PutOutcome {
+    pub fn failed_count(&self) -> usize {
+        self.failed.iter().filter(|f| f.is_some()).count()
+    }
+}
+
+/// PutRecordBatch's limits, which every Delivery adapter enforces.
+pub const DELIVERY_MAX_BATCH_RECORDS: usize = 500;
+pub const DELIVERY_MAX_BATCH_BYTES: usize = 4 * 1024 * 1024;
+pub const DELIVERY_MAX_RECORD_BYTES: usize = 1000 * 1024;
+
+#[async_trait]
+pub trait Delivery: Send + Sync {
+    /// PutRecordBatch: at most 500 records and 4 MiB. Partial failure is not an error.
+    async fn put_batch(&self, stream: &str, records: &[&[u8]]) -> PortResult<PutOutcome>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Warehouse (Redshift Data API)
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct LoadCounts {
+    /// Rows of this batch in the delivered objects, duplicates included.
+    pub rows_staged: u64,
+    /// Events new to the table.
+    pub rows_inserted: u64,
+    /// Rows replaced by an earlier-arrived copy of the same event.
+    pub rows_replaced: u64,
+}
+
+/// One load transaction: the statements of [`crate::domain::sql::load_statements`], plus the
+/// delivered objects for adapters that stream them into the stage themselves.
+#[derive(Debug, Clone)]
+pub struct LoadJob {
+    pub table: String,
+    pub statements: Vec<Statement>,
+    pub objects: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct QueryResult {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Option<String>>>,
+}
+
+#[async_trait]
+pub trait Warehouse: Send + Sync {
+    fn dialect(&self) -> Dialect;
+    /// Runs DDL statements, each idempotent.
+    async fn apply_schema(&self, statements: &[String]) -> PortResult<()>;
+    /// Runs the load in one transaction.
+    async fn load(&self, job: &LoadJob) -> PortResult<LoadCounts>;
+    /// A read-only query for the CLI and tests, values as text.
+    async fn query(&self, sql: &str) -> PortResult<QueryResult>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Notifier (SNS)
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Message {
+    pub subject: String,
+    pub body: String,
+    pub attributes: BTreeMap<String, String>,
+}
+
+#[async_trait]
+pub trait Notifier: Send + Sync {
+    /// Publishes a message and returns its id.
+    async fn publish(&self, message: &Message) -> PortResult<String>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Clock
+
+/// The current time; a port so tests and the local executor's virtual clock can set it.
+pub trait Clock: Send + Sync {
+    fn now_ms(&self) -> i64;
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> i64 {
+        crate::domain::window::now_ms()
+    }
+}

@@ -1,0 +1,121 @@
+//! The steps' inputs and outputs: the contract with the state machine. They stay small (counts and
+//! keys, never records) because a state's input and output are capped at 256 KiB.
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::keys::BatchId;
+use crate::domain::window::Window;
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReadWindowInput {
+    /// An explicit window, as a manual re-run passes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<Window>,
+    /// EventBridge Scheduler's `<aws.scheduler.scheduled-time>`; the window is derived from it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheduled_time: Option<String>,
+    /// Overrides the configured lag, in minutes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lag_minutes: Option<u32>,
+    /// The execution (name or ARN), recorded in the ledger.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
+}
+
+/// One event type present in the window: one FanOut branch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteBatch {
+    pub event_type: String,
+    pub table: String,
+    pub delivery_stream: String,
+    pub staging_key: String,
+    pub count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Kept {
+    pub count: u64,
+    /// None when nothing was kept, so no empty object is written.
+    pub key: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ReadStats {
+    /// Kinesis records read.
+    pub records: u64,
+    /// Events in them (a record may hold several), before validation.
+    pub events: u64,
+    pub bytes: u64,
+    pub shards: u64,
+    /// `stream`, `checkpoint` (a re-run reading the first run's sequence ranges) or `archive`.
+    pub source: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReadWindowOutput {
+    pub window: Window,
+    pub batch: BatchId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
+    pub routes: Vec<RouteBatch>,
+    pub rejected: Kept,
+    pub unrouted: Kept,
+    /// Events whose id was already seen in this window: dropped.
+    pub duplicates: u64,
+    pub read: ReadStats,
+    pub raw_key: String,
+    pub checkpoint_key: String,
+}
+
+/// The input of Deliver, AwaitObjects and Load: one branch of the FanOut.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BranchInput {
+    pub window: Window,
+    pub batch: BatchId,
+    pub event_type: String,
+    pub table: String,
+    pub delivery_stream: String,
+    pub staging_key: String,
+    pub count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub execution: Option<String>,
+    /// AwaitObjects checks made so far (the state machine's loop counter).
+    #[serde(default)]
+    pub attempt: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeliverOutput {
+    pub window: Window,
+    pub event_type: String,
+    pub delivered: u64,
+    pub calls: u64,
+    /// Records sent again after Firehose reported them failed.
+    pub resent: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AwaitOutput {
+    pub window: Window,
+    pub event_type: String,
+    pub expected: u64,
+    /// Distinct events of this batch found in delivered objects.
+    pub arrived: u64,
+    pub objects: u64,
+    pub complete: bool,
+    pub attempt: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LoadOutput {
+    pub window: Window,
+    pub event_type: String,
+    pub table: String,
+    pub batch: BatchId,
+    pub objects: u64,
+    pub manifest_key: String,
+    pub rows_staged: u64,
+    pub rows_inserted: u64,
+    pub rows_replaced: u64,
+}

@@ -1,0 +1,504 @@
+//! ReadWindow: reads every shard for one window and writes the raw archive, one staging object
+//! per event type, the rejected and unrouted records, and the checkpoint. Returns only a summary.
+//!
+//! Records stream through: each goes to the writers as it is read, so memory holds one read
+//! batch and the writers' buffers, never the window.
+
+use std::collections::{BTreeMap, HashSet};
+use std::hash::{BuildHasher, Hasher};
+use std::io::Write;
+
+use base64::Engine;
+use flate2::write::GzEncoder;
+use flate2::Compression;
+use serde::{Deserialize, Serialize};
+
+use super::contract::{Kept, ReadStats, ReadWindowInput, ReadWindowOutput, RouteBatch};
+use super::error::StepError;
+use super::Settings;
+use crate::domain::event::parse_event;
+use crate::domain::keys::{BatchId, ObjectKey};
+use crate::domain::record::{inflate, is_blank, lines};
+use crate::domain::rejection::Rejection;
+use crate::domain::row::{write_row, RowContext};
+use crate::domain::window::{format_timestamp_ms, Window};
+use crate::ports::{Clock, ErrorKind, ObjectStore, ObjectWriter, PortError, StartingPosition, Stream, StreamRecord};
+
+/// Writers flush to the store once their buffer holds this much.
+const CHUNK: usize = 1 << 20;
+
+/// The sequence range read from one shard: a re-run reads exactly this range again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShardRange {
+    pub first_sequence: String,
+    pub last_sequence: String,
+    pub records: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    pub window: Window,
+    pub batch: BatchId,
+    pub raw_key: String,
+    /// Shards with records in the window; shards absent here had none.
+    pub shards: BTreeMap<String, ShardRange>,
+}
+
+/// One line of the raw archive: a record exactly as read, so a window can be re-read after the
+/// stream's retention has passed.
+#[derive(Debug, Serialize, Deserialize)]
+struct ArchivedRecord {
+    shard: String,
+    sequence_number: String,
+    arrival_ms: i64,
+    partition_key: String,
+    data_base64: String,
+}
+
+#[derive(Serialize)]
+struct RejectedLine<'a> {
+    reason: String,
+    shard: &'a str,
+    sequence_number: &'a str,
+    arrived_at: &'a str,
+    /// The line within the record, from 1; 0 when the whole record was refused.
+    line: usize,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_base64: Option<String>,
+}
+
+#[derive(Serialize)]
+struct UnroutedHeader<'a> {
+    event_type: &'a str,
+    event_id: &'a str,
+    shard: &'a str,
+    sequence_number: &'a str,
+    arrived_at: &'a str,
+}
+
+/// An object written in chunks, created on first use.
+struct Sink {
+    key: String,
+    buf: Vec<u8>,
+    writer: Option<Box<dyn ObjectWriter>>,
+    count: u64,
+}
+
+impl Sink {
+    fn new(key: String) -> Sink {
+        Sink { key, buf: Vec::new(), writer: None, count: 0 }
+    }
+
+    async fn flush_if_full(&mut self, store: &dyn ObjectStore) -> Result<(), PortError> {
+        if self.buf.len() >= CHUNK {
+            self.flush(store).await?;
+        }
+        Ok(())
+    }
+
+    async fn flush(&mut self, store: &dyn ObjectStore) -> Result<(), PortError> {
+        if self.writer.is_none() {
+            self.writer = Some(store.writer(&self.key).await?);
+        }
+        let writer = self.writer.as_mut().expect("set above");
+        writer.write(&self.buf).await?;
+        self.buf.clear();
+        Ok(())
+    }
+
+    /// Finishes the object; returns its key, or None if nothing was ever written.
+    async fn finish(mut self, store: &dyn ObjectStore) -> Result<Option<String>, PortError> {
+        if self.count == 0 && self.writer.is_none() {
+            return Ok(None);
+        }
+        self.flush(store).await?;
+        self.writer.take().expect("flushed").finish().await?;
+        Ok(Some(self.key))
+    }
+}
+
+/// The window's outputs while it is being read.
+struct WindowWriter<'s> {
+    store: &'s dyn ObjectStore,
+    settings: &'s Settings,
+    window: Window,
+    batch: BatchId,
+    window_start: String,
+    raw: GzEncoder<Vec<u8>>,
+    raw_sink: Sink,
+    staging: BTreeMap<String, Sink>,
+    rejected: Sink,
+    unrouted: Sink,
+    seen: HashSet<u128>,
+    hasher: std::collections::hash_map::RandomState,
+    duplicates: u64,
+    stats: ReadStats,
+    ranges: BTreeMap<String, ShardRange>,
+}
+
+impl<'s> WindowWriter<'s> {
+    fn new(store: &'s dyn ObjectStore, settings: &'s Settings, window: Window, batch: BatchId) -> WindowWriter<'s> {
+        WindowWriter {
+            store,
+            settings,
+            window,
+            window_start: window.start_rfc3339(),
+            raw: GzEncoder::new(Vec::new(), Compression::fast()),
+            raw_sink: Sink::new(ObjectKey::raw(window, &batch).to_string()),
+            staging: BTreeMap::new(),
+            rejected: Sink::new(ObjectKey::Rejected { window, batch: batch.clone() }.to_string()),
+            unrouted: Sink::new(ObjectKey::Unrouted { window, batch: batch.clone() }.to_string()),
+            batch,
+            seen: HashSet::new(),
+            hasher: std::collections::hash_map::RandomState::new(),
+            duplicates: 0,
+            stats: ReadStats::default(),
+            ranges: BTreeMap::new(),
+        }
+    }
+
+    /// A 128-bit digest of an event id: the window's duplicate set holds these, not the ids.
+    fn id_digest(&self, id: &str) -> u128 {
+        let mut a = self.hasher.build_hasher();
+        a.write(id.as_bytes());
+        let mut b = self.hasher.build_hasher();
+        b.write_u8(0xa5);
+        b.write(id.as_bytes());
+        (u128::from(a.finish()) << 64) | u128::from(b.finish())
+    }
+
+    async fn record(&mut self, shard: &str, r: &StreamRecord) -> Result<(), PortError> {
+        self.stats.records += 1;
+        self.stats.bytes += r.data.len() as u64;
+        let range = self.ranges.entry(shard.to_string()).or_insert_with(|| ShardRange {
+            first_sequence: r.sequence_number.clone(),
+            last_sequence: r.sequence_number.clone(),
+            records: 0,
+        });
+        range.last_sequence = r.sequence_number.clone();
+        range.records += 1;
+
+        let archived = ArchivedRecord {
+            shard: shard.to_string(),
+            sequence_number: r.sequence_number.clone(),
+            arrival_ms: r.arrival_ms,
+            partition_key: r.partition_key.clone(),
+            data_base64: base64::engine::general_purpose::STANDARD.encode(&r.data),
+        };
+        serde_json::to_writer(&mut self.raw, &archived).expect("writing to memory");
+        self.raw.write_all(b"\n").expect("writing to memory");
+        if self.raw.get_ref().len() >= CHUNK {
+            self.raw_sink.buf.append(self.raw.get_mut());
+            self.raw_sink.flush(self.store).await?;
+        }
+
+        let arrived_at = format_timestamp_ms(r.arrival_ms);
+        let limits = &self.settings.limits;
+        let payload = match inflate(&r.data, limits) {
+            Ok(p) => p,
+            Err(reason) => {
+                self.stats.events += 1;
+                return self.reject(shard, r, &arrived_at, 0, reason, &r.data).await;
+            }
+        };
+        if is_blank(&payload) {
+            self.stats.events += 1;
+            return self.reject(shard, r, &arrived_at, 0, Rejection::Empty, &r.data).await;
+        }
+        let (window_start, batch) = (self.window_start.clone(), self.batch.clone());
+        let ctx = RowContext {
+            window: self.window,
+            window_start: &window_start,
+            arrived_at: &arrived_at,
+            batch: &batch,
+        };
+        for (line_no, line) in lines(&payload) {
+            self.stats.events += 1;
+            let text = match std::str::from_utf8(line) {
+                Ok(t) => t,
+                Err(_) => {
+                    self.reject(shard, r, &arrived_at, line_no, Rejection::NotUtf8, line).await?;
+                    continue;
+                }
+            };
+            let event = match parse_event(text, r.arrival_ms, limits) {
+                Ok(e) => e,
+                Err(reason) => {
+                    self.reject(shard, r, &arrived_at, line_no, reason, line).await?;
+                    continue;
+                }
+            };
+            if !self.seen.insert(self.id_digest(&event.id)) {
+                self.duplicates += 1;
+                continue;
+            }
+            match self.settings.routes.for_type(&event.event_type) {
+                Some(route) => {
+                    let sink = self.staging.entry(route.event_type.clone()).or_insert_with(|| {
+                        Sink::new(ObjectKey::staging(ctx.window, &route.event_type, ctx.batch).to_string())
+                    });
+                    write_row(&mut sink.buf, &event, &ctx);
+                    sink.count += 1;
+                    sink.flush_if_full(self.store).await?;
+                }
+                None => {
+                    let header = UnroutedHeader {
+                        event_type: &event.event_type,
+                        event_id: &event.id,
+                        shard,
+                        sequence_number: &r.sequence_number,
+                        arrived_at: &arrived_at,
+                    };
+                    let buf = &mut self.unrouted.buf;
+                    serde_json::to_writer(&mut *buf, &header).expect("writing to memory");
+                    buf.pop();
+                    buf.extend_from_slice(b",\"event\":");
+                    buf.extend_from_slice(event.raw.as_bytes());
+                    buf.extend_from_slice(b"}\n");
+                    self.unrouted.count += 1;
+                    self.unrouted.flush_if_full(self.store).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    async fn reject(
+        &mut self,
+        shard: &str,
+        r: &StreamRecord,
+        arrived_at: &str,
+        line: usize,
+        reason: Rejection,
+        bytes: &[u8],
+    ) -> Result<(), PortError> {
+        let text = std::str::from_utf8(bytes).ok();
+        let entry = RejectedLine {
+            reason: reason.code(),
+            shard,
+            sequence_number: &r.sequence_number,
+            arrived_at,
+            line,
+            data: text,
+            data_base64: match text {
+                Some(_) => None,
+                None => Some(base64::engine::general_purpose::STANDARD.encode(bytes)),
+            },
+        };
+        serde_json::to_writer(&mut self.rejected.buf, &entry).expect("writing to memory");
+        self.rejected.buf.push(b'\n');
+        self.rejected.count += 1;
+        self.rejected.flush_if_full(self.store).await
+    }
+
+    async fn finish(mut self, execution: Option<String>) -> Result<(ReadWindowOutput, Checkpoint), PortError> {
+        let raw_tail = std::mem::replace(&mut self.raw, GzEncoder::new(Vec::new(), Compression::fast()))
+            .finish()
+            .expect("writing to memory");
+        self.raw_sink.buf.extend_from_slice(&raw_tail);
+        self.raw_sink.count = self.stats.records.max(1);
+        let raw_key = self.raw_sink.finish(self.store).await?.expect("the archive is always written");
+        let mut routes = Vec::new();
+        for (event_type, sink) in std::mem::take(&mut self.staging) {
+            let count = sink.count;
+            let route = self.settings.routes.for_type(&event_type).expect("staged types are routed");
+            let staging_key = sink.finish(self.store).await?.expect("a staged type has rows");
+            routes.push(RouteBatch {
+                event_type,
+                table: route.table.clone(),
+                delivery_stream: route.delivery_stream.clone(),
+                staging_key,
+                count,
+            });
+        }
+        // Branches in routing-file order, so histories read the same every minute.
+        routes.sort_by_key(|r| self.settings.routes.routes().iter().position(|x| x.event_type == r.event_type));
+        let rejected = Kept { count: self.rejected.count, key: None };
+        let unrouted = Kept { count: self.unrouted.count, key: None };
+        let rejected = Kept { key: self.rejected.finish(self.store).await?, ..rejected };
+        let unrouted = Kept { key: self.unrouted.finish(self.store).await?, ..unrouted };
+        let checkpoint = Checkpoint {
+            window: self.window,
+            batch: self.batch.clone(),
+            raw_key: raw_key.clone(),
+            shards: self.ranges,
+        };
+        let output = ReadWindowOutput {
+            window: self.window,
+            batch: self.batch,
+            execution,
+            routes,
+            rejected,
+            unrouted,
+            duplicates: self.duplicates,
+            read: self.stats,
+            raw_key,
+            checkpoint_key: ObjectKey::Checkpoint { window: self.window }.to_string(),
+        };
+        Ok((output, checkpoint))
+    }
+}
+
+/// Resolves the window of a run: an explicit window, or the one its schedule implies.
+pub fn resolve_window(input: &ReadWindowInput, default_lag: u32) -> Result<Window, StepError> {
+    match (&input.window, &input.scheduled_time) {
+        (Some(w), _) => Ok(*w),
+        (None, Some(t)) => Window::for_scheduled_time(t, input.lag_minutes.unwrap_or(default_lag))
+            .map_err(|e| StepError::InvalidInput(e.to_string())),
+        (None, None) => Err(StepError::InvalidInput(
+            "the input names no window: pass {\"window\": \"2026-11-26T10:01Z\"} or {\"scheduled_time\": \"<RFC 3339>\"}".into(),
+        )),
+    }
+}
+
+fn seq_le(a: &str, b: &str) -> bool {
+    // Sequence numbers are decimal strings of varying width: compare as numbers.
+    (a.len(), a) <= (b.len(), b)
+}
+
+pub async fn read_window(
+    stream: &dyn Stream,
+    store: &dyn ObjectStore,
+    clock: &dyn Clock,
+    settings: &Settings,
+    input: ReadWindowInput,
+) -> Result<ReadWindowOutput, StepError> {
+    let window = resolve_window(&input, settings.lag_minutes)?;
+    let now = clock.now_ms();
+    let settled_at = window.end_ms() + settings.settle_ms;
+    if now < settled_at {
+        return Err(StepError::Transient(format!(
+            "window {window} is not settled until {}: records may still be arriving",
+            format_timestamp_ms(settled_at)
+        )));
+    }
+    let checkpoint_key = ObjectKey::Checkpoint { window }.to_string();
+    let previous: Option<Checkpoint> = match store.get(&checkpoint_key).await {
+        Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
+            StepError::InvalidInput(format!("checkpoint {checkpoint_key} is not readable: {e}; delete it to re-read the window from the stream"))
+        })?),
+        Err(e) if e.kind == ErrorKind::NotFound => None,
+        Err(e) => return Err(StepError::from_port(&format!("window {window}: reading {checkpoint_key}"), e)),
+    };
+    let batch = BatchId::generate(now);
+    let ctx = |what: &str| format!("window {window}: {what}");
+
+    let mut writer = WindowWriter::new(store, settings, window, batch.clone());
+    let outcome = match &previous {
+        Some(cp) => read_ranges(stream, &mut writer, cp).await,
+        None => read_stream(stream, &mut writer, window, settings).await,
+    };
+    match outcome {
+        Ok(()) => {}
+        Err(e) if previous.is_some() && matches!(e.kind, ErrorKind::NotFound | ErrorKind::Trimmed) => {
+            // The stream no longer holds the range: replay the first run's archive instead.
+            let cp = previous.as_ref().expect("checked");
+            writer = WindowWriter::new(store, settings, window, batch.clone());
+            read_archive(store, &mut writer, cp)
+                .await
+                .map_err(|e| StepError::from_port(&ctx("re-reading the raw archive"), e))?;
+        }
+        Err(e) => return Err(StepError::from_port(&ctx("reading the stream"), e)),
+    }
+    writer.stats.source = match (&previous, writer.stats.source.as_str()) {
+        (_, "archive") => "archive".into(),
+        (Some(_), _) => "checkpoint".into(),
+        (None, _) => "stream".into(),
+    };
+    let (output, checkpoint) = writer
+        .finish(input.execution)
+        .await
+        .map_err(|e| StepError::from_port(&ctx("writing the window's objects"), e))?;
+    if previous.is_none() {
+        let bytes = serde_json::to_vec_pretty(&checkpoint).expect("a checkpoint serializes");
+        // Two first runs at once read the same settled range; whichever checkpoint lands is right.
+        match store.put_if_absent(&checkpoint_key, bytes).await {
+            Ok(()) => {}
+            Err(e) if e.kind == ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(StepError::from_port(&ctx("writing the checkpoint"), e)),
+        }
+    }
+    Ok(output)
+}
+
+/// A first read: every shard from AT_TIMESTAMP(start) to the first record at or after the end.
+async fn read_stream(stream: &dyn Stream, w: &mut WindowWriter<'_>, window: Window, settings: &Settings) -> Result<(), PortError> {
+    let mut shards = stream.list_shards().await?;
+    shards.sort_by(|a, b| a.shard_id.cmp(&b.shard_id));
+    w.stats.shards = shards.len() as u64;
+    for shard in shards {
+        let mut pos = StartingPosition::AtTimestamp(window.start_ms());
+        'shard: loop {
+            let batch = stream.read(&shard.shard_id, &pos, settings.read_limit).await?;
+            for r in &batch.records {
+                if r.arrival_ms >= window.end_ms() {
+                    break 'shard;
+                }
+                w.record(&shard.shard_id, r).await?;
+            }
+            // The window has settled, so the tip (or a closed shard's end) ends it too.
+            match batch.next {
+                Some(next) if !batch.records.is_empty() || batch.millis_behind_latest > 0 => pos = next,
+                _ => break,
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A re-run: exactly the sequence ranges the first run recorded.
+async fn read_ranges(stream: &dyn Stream, w: &mut WindowWriter<'_>, cp: &Checkpoint) -> Result<(), PortError> {
+    w.stats.shards = cp.shards.len() as u64;
+    for (shard, range) in &cp.shards {
+        let mut pos = StartingPosition::AtSequenceNumber(range.first_sequence.clone());
+        'shard: loop {
+            let batch = stream.read(shard, &pos, 10_000).await?;
+            for r in &batch.records {
+                if !seq_le(&r.sequence_number, &range.last_sequence) {
+                    break 'shard;
+                }
+                w.record(shard, r).await?;
+                if r.sequence_number == range.last_sequence {
+                    break 'shard;
+                }
+            }
+            match batch.next {
+                Some(next) if !batch.records.is_empty() => pos = next,
+                _ => {
+                    return Err(PortError::new(
+                        ErrorKind::Trimmed,
+                        format!("re-reading {shard}"),
+                        format!("the stream ends before sequence number {}", range.last_sequence),
+                    ))
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn read_archive(store: &dyn ObjectStore, w: &mut WindowWriter<'_>, cp: &Checkpoint) -> Result<(), PortError> {
+    let op = || format!("reading raw archive {}", cp.raw_key);
+    let gz = store.get(&cp.raw_key).await?;
+    let mut text = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&gz[..]), &mut text)
+        .map_err(|e| PortError::permanent(op(), e))?;
+    w.stats.shards = cp.shards.len() as u64;
+    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+        let a: ArchivedRecord = serde_json::from_slice(line).map_err(|e| PortError::permanent(op(), e))?;
+        let data = base64::engine::general_purpose::STANDARD
+            .decode(&a.data_base64)
+            .map_err(|e| PortError::permanent(op(), e))?;
+        let r = StreamRecord {
+            sequence_number: a.sequence_number,
+            arrival_ms: a.arrival_ms,
+            partition_key: a.partition_key,
+            data,
+        };
+        w.record(&a.shard, &r).await?;
+    }
+    w.stats.source = "archive".into();
+    Ok(())
+}
