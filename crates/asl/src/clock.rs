@@ -15,7 +15,9 @@ pub enum Clock {
 impl Clock {
     /// A virtual clock starting at the current wall-clock time.
     pub fn virtual_now() -> Clock {
-        Clock::Virtual { start: system_now() }
+        Clock::Virtual {
+            start: system_now(),
+        }
     }
 
     /// A virtual clock starting at an RFC 3339 instant; `None` if it does not parse.

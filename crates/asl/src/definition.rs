@@ -139,7 +139,10 @@ impl Definition {
         Ok(Definition {
             machine,
             timeout_seconds,
-            comment: obj.get("Comment").and_then(Value::as_str).map(str::to_string),
+            comment: obj
+                .get("Comment")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         })
     }
 
@@ -228,11 +231,17 @@ fn path_field(
         Some(Value::String(s)) => {
             let p = JsonPath::parse(s).map_err(|e| invalid(state, format!("{field}: {e}")))?;
             if reference && !p.is_reference() {
-                return Err(invalid(state, format!("{field} '{s}' must be a reference path")));
+                return Err(invalid(
+                    state,
+                    format!("{field} '{s}' must be a reference path"),
+                ));
             }
             Ok(Some(p))
         }
-        Some(other) => Err(invalid(state, format!("{field} must be a string or null, got {other}"))),
+        Some(other) => Err(invalid(
+            state,
+            format!("{field} must be a string or null, got {other}"),
+        )),
     }
 }
 
@@ -271,12 +280,20 @@ fn error_list(v: Option<&Value>, state: &str, what: &str) -> Result<Vec<String>,
     let arr = v
         .and_then(Value::as_array)
         .filter(|a| !a.is_empty())
-        .ok_or_else(|| invalid(state, format!("{what}: ErrorEquals must be a non-empty array")))?;
+        .ok_or_else(|| {
+            invalid(
+                state,
+                format!("{what}: ErrorEquals must be a non-empty array"),
+            )
+        })?;
     arr.iter()
         .map(|e| {
-            e.as_str()
-                .map(str::to_string)
-                .ok_or_else(|| invalid(state, format!("{what}: ErrorEquals entries must be strings")))
+            e.as_str().map(str::to_string).ok_or_else(|| {
+                invalid(
+                    state,
+                    format!("{what}: ErrorEquals entries must be strings"),
+                )
+            })
         })
         .collect()
 }
@@ -286,10 +303,16 @@ fn check_all_last(lists: &[Vec<String>], state: &str, what: &str) -> Result<(), 
     for (i, l) in lists.iter().enumerate() {
         if l.iter().any(|e| e == names::ALL) {
             if l.len() != 1 {
-                return Err(invalid(state, format!("{what}: States.ALL must appear alone in ErrorEquals")));
+                return Err(invalid(
+                    state,
+                    format!("{what}: States.ALL must appear alone in ErrorEquals"),
+                ));
             }
             if i + 1 != lists.len() {
-                return Err(invalid(state, format!("{what}: States.ALL must be in the last entry")));
+                return Err(invalid(
+                    state,
+                    format!("{what}: States.ALL must be in the last entry"),
+                ));
             }
         }
     }
@@ -311,10 +334,9 @@ fn parse_retry(obj: &Map<String, Value>, state: &str) -> Result<Vec<Retrier>, De
         let num = |k: &str, d: f64| -> Result<f64, DefinitionError> {
             match ro.get(k) {
                 None => Ok(d),
-                Some(v) => v
-                    .as_f64()
-                    .filter(|x| *x >= 0.0)
-                    .ok_or_else(|| invalid(state, format!("Retry: {k} must be a non-negative number"))),
+                Some(v) => v.as_f64().filter(|x| *x >= 0.0).ok_or_else(|| {
+                    invalid(state, format!("Retry: {k} must be a non-negative number"))
+                }),
             }
         };
         let interval_seconds = num("IntervalSeconds", 1.0)?;
@@ -397,7 +419,10 @@ fn parse_state(name: &str, v: &Value) -> Result<State, DefinitionError> {
             _ => {}
         }
     } else if next.is_some() || obj.contains_key("End") {
-        return Err(invalid(name, format!("a {type_name} state must not have Next or End")));
+        return Err(invalid(
+            name,
+            format!("a {type_name} state must not have Next or End"),
+        ));
     }
     let parameters = obj.get("Parameters").cloned();
     if let Some(p) = &parameters {
@@ -419,7 +444,10 @@ fn parse_state(name: &str, v: &Value) -> Result<State, DefinitionError> {
                 .to_string();
             let timeout = match (obj.get("TimeoutSeconds"), obj.get("TimeoutSecondsPath")) {
                 (Some(_), Some(_)) => {
-                    return Err(invalid(name, "TimeoutSeconds and TimeoutSecondsPath are exclusive"))
+                    return Err(invalid(
+                        name,
+                        "TimeoutSeconds and TimeoutSecondsPath are exclusive",
+                    ))
                 }
                 (Some(t), None) => Some(Seconds::Fixed(seconds_u64(t, name, "TimeoutSeconds")?)),
                 (None, Some(p)) => Some(Seconds::Path(
@@ -474,7 +502,11 @@ fn parse_state(name: &str, v: &Value) -> Result<State, DefinitionError> {
             };
             let p = |k: &str| s(k).and_then(|t| JsonPath::parse(t).map_err(|e| invalid(name, e)));
             Kind::Wait(match keys[0] {
-                "Seconds" => WaitFor::Seconds(Seconds::Fixed(seconds_u64(&obj["Seconds"], name, "Seconds")?)),
+                "Seconds" => WaitFor::Seconds(Seconds::Fixed(seconds_u64(
+                    &obj["Seconds"],
+                    name,
+                    "Seconds",
+                )?)),
                 "SecondsPath" => WaitFor::Seconds(Seconds::Path(p("SecondsPath")?)),
                 "Timestamp" => {
                     let t = s("Timestamp")?;
@@ -490,7 +522,9 @@ fn parse_state(name: &str, v: &Value) -> Result<State, DefinitionError> {
         "Fail" => {
             let dynamic = |fixed: &str, path: &str| -> Result<Option<Dynamic>, DefinitionError> {
                 match (obj.get(fixed), obj.get(path)) {
-                    (Some(_), Some(_)) => Err(invalid(name, format!("{fixed} and {path} are exclusive"))),
+                    (Some(_), Some(_)) => {
+                        Err(invalid(name, format!("{fixed} and {path} are exclusive")))
+                    }
                     (Some(v), None) => Ok(Some(Dynamic::Fixed(
                         v.as_str()
                             .ok_or_else(|| invalid(name, format!("{fixed} must be a string")))?
@@ -543,10 +577,16 @@ fn parse_state(name: &str, v: &Value) -> Result<State, DefinitionError> {
                 .and_then(Value::as_str)
             {
                 if mode != "INLINE" {
-                    return Err(invalid(name, format!("Map mode '{mode}' is not supported (INLINE only)")));
+                    return Err(invalid(
+                        name,
+                        format!("Map mode '{mode}' is not supported (INLINE only)"),
+                    ));
                 }
             }
-            if obj.contains_key("ItemReader") || obj.contains_key("ItemBatcher") || obj.contains_key("ResultWriter") {
+            if obj.contains_key("ItemReader")
+                || obj.contains_key("ItemBatcher")
+                || obj.contains_key("ResultWriter")
+            {
                 return Err(invalid(name, "distributed Map fields (ItemReader, ItemBatcher, ResultWriter) are not supported"));
             }
             let processor = parse_machine(proc_v, &format!("state '{name}' ItemProcessor"))?;
@@ -558,15 +598,23 @@ fn parse_state(name: &str, v: &Value) -> Result<State, DefinitionError> {
                     .and_then(|s| JsonPath::parse(s).map_err(|e| invalid(name, e)))?,
             };
             if obj.contains_key("ItemSelector") && obj.contains_key("Parameters") {
-                return Err(invalid(name, "ItemSelector and Parameters are exclusive in a Map"));
+                return Err(invalid(
+                    name,
+                    "ItemSelector and Parameters are exclusive in a Map",
+                ));
             }
-            let item_selector = obj.get("ItemSelector").or_else(|| obj.get("Parameters")).cloned();
+            let item_selector = obj
+                .get("ItemSelector")
+                .or_else(|| obj.get("Parameters"))
+                .cloned();
             if let Some(t) = &item_selector {
                 check_template(t, name, "ItemSelector")?;
             }
             let max_concurrency = match obj.get("MaxConcurrency") {
                 None => 0,
-                Some(v) => usize::try_from(seconds_u64(v, name, "MaxConcurrency")?).unwrap_or(usize::MAX),
+                Some(v) => {
+                    usize::try_from(seconds_u64(v, name, "MaxConcurrency")?).unwrap_or(usize::MAX)
+                }
             };
             Kind::Map {
                 processor: Box::new(processor),

@@ -64,6 +64,8 @@ pub struct Failure {
     /// Whether the error came out of a task invocation; `States.TaskFailed`
     /// matches only those.
     pub from_task: bool,
+    /// The execution's own TimeoutSeconds ran out: nothing catches that.
+    pub execution_timed_out: bool,
 }
 
 impl Failure {
@@ -72,6 +74,14 @@ impl Failure {
             error: error.into(),
             cause: cause.into(),
             from_task: false,
+            execution_timed_out: false,
+        }
+    }
+
+    pub(crate) fn execution_timeout(cause: impl Into<String>) -> Failure {
+        Failure {
+            execution_timed_out: true,
+            ..Failure::new(names::TIMEOUT, cause)
         }
     }
 
@@ -92,7 +102,9 @@ impl Failure {
     /// States.Runtime errors." We read "always cause the execution to fail" as: no
     /// retrier or catcher handles them, not even one naming `States.Runtime`.
     pub fn is_catchable(&self) -> bool {
-        self.error != names::RUNTIME && self.error != names::DATA_LIMIT_EXCEEDED
+        !self.execution_timed_out
+            && self.error != names::RUNTIME
+            && self.error != names::DATA_LIMIT_EXCEEDED
     }
 
     /// Whether an `ErrorEquals` entry matches this failure.
@@ -102,7 +114,9 @@ impl Failure {
         }
         match name {
             names::ALL => true,
-            names::TASK_FAILED => self.from_task && self.error != names::TIMEOUT || self.error == names::TASK_FAILED,
+            names::TASK_FAILED => {
+                (self.from_task && self.error != names::TIMEOUT) || self.error == names::TASK_FAILED
+            }
             other => other == self.error,
         }
     }

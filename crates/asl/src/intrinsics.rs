@@ -9,7 +9,10 @@ use serde_json::Value;
 /// A parsed intrinsic expression or argument.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
-    Call { name: String, args: Vec<Expr> },
+    Call {
+        name: String,
+        args: Vec<Expr>,
+    },
     /// A single-quoted literal; each char carries whether it was escaped, which
     /// matters for `States.Format` (an escaped `\{` is not a placeholder).
     Str(Vec<(char, bool)>),
@@ -221,7 +224,10 @@ fn count(name: &str, args: &[Arg], min: usize, max: usize) -> Result<(), Failure
         } else {
             format!("{min} to {max}")
         };
-        return Err(fail(name, format!("expected {want} arguments, got {}", args.len())));
+        return Err(fail(
+            name,
+            format!("expected {want} arguments, got {}", args.len()),
+        ));
     }
     Ok(())
 }
@@ -273,7 +279,10 @@ fn call(name: &str, args: &[Arg]) -> Result<Value, Failure> {
             }
             let size = usize::try_from(size).unwrap_or(usize::MAX);
             Ok(Value::Array(
-                items.chunks(size).map(|c| Value::Array(c.to_vec())).collect(),
+                items
+                    .chunks(size)
+                    .map(|c| Value::Array(c.to_vec()))
+                    .collect(),
             ))
         }
         "States.ArrayContains" => {
@@ -378,7 +387,9 @@ fn call(name: &str, args: &[Arg]) -> Result<Value, Failure> {
             hash(&data, &algo).ok_or_else(|| {
                 fail(
                     name,
-                    format!("unsupported algorithm '{algo}' (MD5, SHA-1, SHA-256, SHA-384, SHA-512)"),
+                    format!(
+                        "unsupported algorithm '{algo}' (MD5, SHA-1, SHA-256, SHA-384, SHA-512)"
+                    ),
                 )
             })
         }
@@ -399,7 +410,9 @@ fn call(name: &str, args: &[Arg]) -> Result<Value, Failure> {
                 .map(Value::String)
                 .map_err(|_| fail(name, "decoded bytes are not UTF-8"))
         }
-        other => Err(Failure::intrinsic(format!("unknown intrinsic function '{other}'"))),
+        other => Err(Failure::intrinsic(format!(
+            "unknown intrinsic function '{other}'"
+        ))),
     }
 }
 

@@ -57,7 +57,9 @@ impl JsonPath {
                             let mut name = String::new();
                             loop {
                                 match chars.get(i) {
-                                    None => return Err(format!("path '{text}' has an unclosed quote")),
+                                    None => {
+                                        return Err(format!("path '{text}' has an unclosed quote"))
+                                    }
                                     Some('\\') if chars.get(i + 1).is_some() => {
                                         name.push(chars[i + 1]);
                                         i += 2;
@@ -84,9 +86,9 @@ impl JsonPath {
                                 i += 1;
                             }
                             let digits: String = chars[start..i].iter().collect();
-                            let n = digits
-                                .parse::<usize>()
-                                .map_err(|_| format!("path '{text}' has an unsupported subscript"))?;
+                            let n = digits.parse::<usize>().map_err(|_| {
+                                format!("path '{text}' has an unsupported subscript")
+                            })?;
                             segments.push(Segment::Index(n));
                         }
                     }
@@ -107,7 +109,7 @@ impl JsonPath {
 
     /// True when the path can name a single location (needed for `ResultPath`).
     pub fn is_reference(&self) -> bool {
-        !self.context && !self.segments.iter().any(|s| *s == Segment::Wildcard)
+        !self.context && !self.segments.contains(&Segment::Wildcard)
     }
 
     /// Reads the value; `None` when any step is missing. A wildcard collects the
@@ -131,7 +133,10 @@ fn get_segments(v: &Value, segs: &[Segment]) -> Option<Value> {
                 _ => return None,
             };
             Some(Value::Array(
-                items.into_iter().filter_map(|x| get_segments(x, rest)).collect(),
+                items
+                    .into_iter()
+                    .filter_map(|x| get_segments(x, rest))
+                    .collect(),
             ))
         }
     }
@@ -151,7 +156,10 @@ pub fn set(root: Value, path: &JsonPath, value: Value) -> Result<Value, String> 
         match seg {
             Segment::Field(name) => {
                 let obj = cur.as_object_mut().ok_or_else(|| {
-                    format!("cannot set '{}': a step before '{name}' is not an object", path.text)
+                    format!(
+                        "cannot set '{}': a step before '{name}' is not an object",
+                        path.text
+                    )
                 })?;
                 if i == last {
                     obj.insert(name.clone(), value);
@@ -166,11 +174,14 @@ pub fn set(root: Value, path: &JsonPath, value: Value) -> Result<Value, String> 
             }
             Segment::Index(n) => {
                 let arr = cur.as_array_mut().ok_or_else(|| {
-                    format!("cannot set '{}': a step before [{n}] is not an array", path.text)
+                    format!(
+                        "cannot set '{}': a step before [{n}] is not an array",
+                        path.text
+                    )
                 })?;
-                let slot = arr
-                    .get_mut(*n)
-                    .ok_or_else(|| format!("cannot set '{}': index {n} is out of range", path.text))?;
+                let slot = arr.get_mut(*n).ok_or_else(|| {
+                    format!("cannot set '{}': index {n} is out of range", path.text)
+                })?;
                 if i == last {
                     *slot = value;
                     return Ok(root);
@@ -191,7 +202,10 @@ mod tests {
     #[test]
     fn parses_and_reads() {
         let v = json!({"a": {"b c": [1, {"d": 2}]}});
-        assert_eq!(JsonPath::parse("$['a']['b c'][1].d").unwrap().get(&v), Some(json!(2)));
+        assert_eq!(
+            JsonPath::parse("$['a']['b c'][1].d").unwrap().get(&v),
+            Some(json!(2))
+        );
         assert_eq!(JsonPath::parse("$.a.x").unwrap().get(&v), None);
         assert!(JsonPath::parse("a.b").is_err());
         let p = JsonPath::parse("$$.Map.Item.Index").unwrap();
@@ -201,7 +215,10 @@ mod tests {
     #[test]
     fn set_creates_objects() {
         let p = JsonPath::parse("$.a.b").unwrap();
-        assert_eq!(set(json!({"x": 1}), &p, json!(2)).unwrap(), json!({"x": 1, "a": {"b": 2}}));
+        assert_eq!(
+            set(json!({"x": 1}), &p, json!(2)).unwrap(),
+            json!({"x": 1, "a": {"b": 2}})
+        );
         assert!(set(json!({"a": 3}), &p, json!(2)).is_err());
     }
 }

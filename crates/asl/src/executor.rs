@@ -1,0 +1,1096 @@
+//! The interpreter: runs a [`Definition`] against registered handlers, applying
+//! AWS's input/output processing, retries and catchers, and records the history.
+
+use crate::choice;
+use crate::clock::Clock;
+use crate::definition::{Definition, Dynamic, Kind, Machine, Seconds, State, WaitFor};
+use crate::error::{names, Failure};
+use crate::history::{History, HistoryEvent};
+use crate::mock::MockResponse;
+use crate::path::{self, JsonPath};
+use crate::payload;
+use crate::random::{self, Rng};
+use crate::task::{
+    classify, lambda_cause, resource_parts, Registry, ResourceKind, TaskCall, TaskError,
+    TaskHandler,
+};
+use crate::timefmt::{format_millis, parse_rfc3339, system_now, Millis};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::Poll;
+use std::time::Duration;
+
+type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A Map iteration's output or failure, with the virtual time it ended at.
+type IterationResult = Result<(Value, Millis), (Failure, Millis)>;
+
+/// Names and ARNs for one execution.
+#[derive(Debug, Clone)]
+pub struct ExecutionOptions {
+    /// Execution name; a random UUID when `None`.
+    pub name: Option<String>,
+    pub state_machine_name: String,
+    /// Defaults to `arn:aws:states:REGION:ACCOUNT:stateMachine:NAME`.
+    pub state_machine_arn: Option<String>,
+    pub region: String,
+    pub account_id: String,
+    pub role_arn: Option<String>,
+}
+
+impl Default for ExecutionOptions {
+    fn default() -> Self {
+        ExecutionOptions {
+            name: None,
+            state_machine_name: "StateMachine".into(),
+            state_machine_arn: None,
+            region: "us-east-1".into(),
+            account_id: "123456789012".into(),
+            role_arn: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ExecutionStatus {
+    Succeeded,
+    Failed,
+    TimedOut,
+}
+
+/// A finished execution, as DescribeExecution plus GetExecutionHistory would show it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Execution {
+    pub execution_arn: String,
+    pub state_machine_arn: String,
+    pub name: String,
+    pub status: ExecutionStatus,
+    pub input: Value,
+    pub output: Option<Value>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    pub start_date: String,
+    pub stop_date: String,
+    pub start_millis: Millis,
+    pub stop_millis: Millis,
+    pub history: History,
+}
+
+/// Runs definitions. Cheap to clone; executions share nothing but the registry.
+#[derive(Clone)]
+pub struct Executor {
+    registry: Arc<Registry>,
+    clock: Clock,
+}
+
+impl Executor {
+    pub fn new(registry: Registry, clock: Clock) -> Executor {
+        Executor {
+            registry: Arc::new(registry),
+            clock,
+        }
+    }
+
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Runs one execution to its end. Failures are reported in the returned
+    /// [`Execution`], never as a panic.
+    pub async fn start(
+        &self,
+        definition: &Definition,
+        input: Value,
+        options: ExecutionOptions,
+    ) -> Execution {
+        let start = self.clock.start();
+        let name = options.name.clone().unwrap_or_else(random::uuid_v4);
+        let sm_name = options.state_machine_name.clone();
+        let sm_arn = options.state_machine_arn.clone().unwrap_or_else(|| {
+            format!(
+                "arn:aws:states:{}:{}:stateMachine:{sm_name}",
+                options.region, options.account_id
+            )
+        });
+        let exec_arn = format!(
+            "arn:aws:states:{}:{}:execution:{sm_name}:{name}",
+            options.region, options.account_id
+        );
+        let role = options.role_arn.clone().unwrap_or_else(|| {
+            format!("arn:aws:iam::{}:role/StepFunctionsRole", options.account_id)
+        });
+        let base_ctx = json!({
+            "Execution": {
+                "Id": exec_arn,
+                "Input": input,
+                "Name": name,
+                "RoleArn": role,
+                "StartTime": format_millis(start),
+                "RedriveCount": 0,
+            },
+            "StateMachine": {"Id": sm_arn, "Name": sm_name},
+        });
+        let run = Run {
+            registry: &self.registry,
+            clock: self.clock,
+            events: Mutex::new(Vec::new()),
+            base_ctx,
+            deadline: definition
+                .timeout_seconds
+                .map(|t| start.saturating_add(secs_to_ms(t))),
+            region: options.region.clone(),
+        };
+        let mut lane = Lane {
+            now: start,
+            last: 0,
+        };
+        run.emit(
+            &mut lane,
+            "ExecutionStarted",
+            Some((
+                "executionStartedEventDetails",
+                json!({"input": input.to_string(), "inputDetails": {"truncated": false}, "roleArn": role}),
+            )),
+        );
+        let result = run
+            .run_machine(&definition.machine, input.clone(), &mut lane)
+            .await;
+        let mut stop = run.now(&mut lane);
+        let result = match (result, run.deadline) {
+            (Ok(_), Some(d)) if stop > d => {
+                stop = d;
+                Err(Failure::execution_timeout(
+                    "The execution exceeded its TimeoutSeconds",
+                ))
+            }
+            (r, _) => r,
+        };
+        let (status, output, error, cause) = match result {
+            Ok(out) => {
+                run.emit(
+                    &mut lane,
+                    "ExecutionSucceeded",
+                    Some((
+                        "executionSucceededEventDetails",
+                        json!({"output": out.to_string(), "outputDetails": {"truncated": false}}),
+                    )),
+                );
+                (ExecutionStatus::Succeeded, Some(out), None, None)
+            }
+            Err(f) if f.execution_timed_out => {
+                if let Some(d) = run.deadline {
+                    if self.clock.is_virtual() {
+                        lane.now = d;
+                        stop = d;
+                    }
+                }
+                run.emit(
+                    &mut lane,
+                    "ExecutionTimedOut",
+                    Some((
+                        "executionTimedOutEventDetails",
+                        json!({"error": f.error, "cause": f.cause}),
+                    )),
+                );
+                (
+                    ExecutionStatus::TimedOut,
+                    None,
+                    Some(f.error),
+                    Some(f.cause),
+                )
+            }
+            Err(f) => {
+                run.emit(
+                    &mut lane,
+                    "ExecutionFailed",
+                    Some((
+                        "executionFailedEventDetails",
+                        json!({"error": f.error, "cause": f.cause}),
+                    )),
+                );
+                (ExecutionStatus::Failed, None, Some(f.error), Some(f.cause))
+            }
+        };
+        let events = run.events.into_inner().unwrap_or_else(|e| e.into_inner());
+        Execution {
+            execution_arn: exec_arn,
+            state_machine_arn: sm_arn,
+            name,
+            status,
+            input,
+            output,
+            error,
+            cause,
+            start_date: format_millis(start),
+            stop_date: format_millis(stop),
+            start_millis: start,
+            stop_millis: stop,
+            history: History { events },
+        }
+    }
+}
+
+/// One path of execution: its own virtual "now" and the last event it emitted.
+#[derive(Debug, Clone, Copy)]
+struct Lane {
+    now: Millis,
+    last: u64,
+}
+
+enum Step {
+    Next(String, Value),
+    End(Value),
+}
+
+struct Run<'a> {
+    registry: &'a Registry,
+    clock: Clock,
+    events: Mutex<Vec<HistoryEvent>>,
+    base_ctx: Value,
+    deadline: Option<Millis>,
+    region: String,
+}
+
+fn type_name(k: &Kind) -> &'static str {
+    match k {
+        Kind::Pass { .. } => "Pass",
+        Kind::Task { .. } => "Task",
+        Kind::Choice { .. } => "Choice",
+        Kind::Wait(_) => "Wait",
+        Kind::Succeed => "Succeed",
+        Kind::Fail { .. } => "Fail",
+        Kind::Parallel { .. } => "Parallel",
+        Kind::Map { .. } => "Map",
+    }
+}
+
+fn step(state: &State, out: Value) -> Step {
+    match &state.next {
+        Some(n) => Step::Next(n.clone(), out),
+        None => Step::End(out),
+    }
+}
+
+/// Polls all futures together and returns their results in order, or the first
+/// failure (dropping, and so aborting, the rest).
+async fn join_fail_fast<'a, T: Send + 'a, E: Send + 'a>(
+    futs: Vec<BoxFut<'a, Result<T, E>>>,
+) -> Result<Vec<T>, E> {
+    let mut futs: Vec<Option<BoxFut<'a, Result<T, E>>>> = futs.into_iter().map(Some).collect();
+    let mut out: Vec<Option<T>> = futs.iter().map(|_| None).collect();
+    std::future::poll_fn(move |cx| {
+        let mut pending = false;
+        for (i, slot) in futs.iter_mut().enumerate() {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(Ok(v)) => {
+                        out[i] = Some(v);
+                        *slot = None;
+                    }
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(Ok(out.iter_mut().filter_map(Option::take).collect()))
+        }
+    })
+    .await
+}
+
+impl Run<'_> {
+    fn now(&self, lane: &mut Lane) -> Millis {
+        if !self.clock.is_virtual() {
+            lane.now = system_now();
+        }
+        lane.now
+    }
+
+    async fn sleep(&self, lane: &mut Lane, ms: i64) {
+        let ms = ms.max(0);
+        if self.clock.is_virtual() {
+            lane.now = lane.now.saturating_add(ms);
+        } else {
+            tokio::time::sleep(Duration::from_millis(ms as u64)).await;
+            lane.now = system_now();
+        }
+    }
+
+    fn emit(&self, lane: &mut Lane, ty: &str, details: Option<(&str, Value)>) -> u64 {
+        let ts = self.now(lane);
+        let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        let id = events.len() as u64 + 1;
+        let mut map = Map::new();
+        if let Some((k, v)) = details {
+            map.insert(k.to_string(), v);
+        }
+        events.push(HistoryEvent {
+            id,
+            previous_event_id: lane.last,
+            timestamp: format_millis(ts),
+            event_type: ty.to_string(),
+            details: map,
+        });
+        lane.last = id;
+        id
+    }
+
+    fn last_event_id(&self) -> u64 {
+        self.events.lock().map(|e| e.len() as u64).unwrap_or(0)
+    }
+
+    fn ctx(&self, state: &State, entered: Millis, retry_count: u32) -> Value {
+        let mut c = self.base_ctx.clone();
+        if let Some(o) = c.as_object_mut() {
+            o.insert(
+                "State".into(),
+                json!({"Name": state.name, "EnteredTime": format_millis(entered), "RetryCount": retry_count}),
+            );
+        }
+        c
+    }
+
+    fn run_machine<'a>(
+        &'a self,
+        m: &'a Machine,
+        input: Value,
+        lane: &'a mut Lane,
+    ) -> BoxFut<'a, Result<Value, Failure>> {
+        Box::pin(async move {
+            let mut name = m.start_at.clone();
+            let mut input = input;
+            loop {
+                if let Some(d) = self.deadline {
+                    if self.now(lane) > d {
+                        return Err(Failure::execution_timeout(
+                            "The execution exceeded its TimeoutSeconds",
+                        ));
+                    }
+                }
+                let state = m
+                    .states
+                    .get(&name)
+                    .ok_or_else(|| Failure::runtime(format!("state '{name}' does not exist")))?;
+                let ty = type_name(&state.kind);
+                let entered = self.now(lane);
+                self.emit(
+                    lane,
+                    &format!("{ty}StateEntered"),
+                    Some((
+                        "stateEnteredEventDetails",
+                        json!({"name": name, "input": input.to_string(), "inputDetails": {"truncated": false}}),
+                    )),
+                );
+                let (next, out) = match self.run_state(state, input, lane, entered).await? {
+                    Step::Next(n, out) => (Some(n), out),
+                    Step::End(out) => (None, out),
+                };
+                self.emit(
+                    lane,
+                    &format!("{ty}StateExited"),
+                    Some((
+                        "stateExitedEventDetails",
+                        json!({"name": name, "output": out.to_string(), "outputDetails": {"truncated": false}}),
+                    )),
+                );
+                match next {
+                    Some(n) => {
+                        name = n;
+                        input = out;
+                    }
+                    None => return Ok(out),
+                }
+            }
+        })
+    }
+
+    async fn run_state(
+        &self,
+        state: &State,
+        raw: Value,
+        lane: &mut Lane,
+        entered: Millis,
+    ) -> Result<Step, Failure> {
+        let ctx = self.ctx(state, entered, 0);
+        match &state.kind {
+            Kind::Pass { result } => {
+                let eff = input_path(state, &raw)?;
+                let eff = parameters(state, eff, &ctx)?;
+                let res = result.clone().unwrap_or(eff);
+                Ok(step(state, finish(state, &raw, res, &ctx, false)?))
+            }
+            Kind::Succeed => {
+                let eff = input_path(state, &raw)?;
+                Ok(Step::End(output_path(state, eff)?))
+            }
+            Kind::Fail { error, cause } => {
+                let dynamic = |d: &Option<Dynamic>, field: &str| -> Result<String, Failure> {
+                    match d {
+                        None => Ok(String::new()),
+                        Some(Dynamic::Fixed(s)) => Ok(s.clone()),
+                        Some(Dynamic::Path(p)) => {
+                            match payload::eval_dynamic(p, &raw, &ctx, &state.name, field)? {
+                                Value::String(s) => Ok(s),
+                                other => Err(Failure::runtime(format!(
+                                    "state '{}': {field} must resolve to a string, got {other}",
+                                    state.name
+                                ))),
+                            }
+                        }
+                    }
+                };
+                Err(Failure::new(
+                    dynamic(error, "ErrorPath")?,
+                    dynamic(cause, "CausePath")?,
+                ))
+            }
+            Kind::Choice { choices, default } => {
+                let eff = input_path(state, &raw)?;
+                for (rule, next) in choices {
+                    if choice::eval(rule, &eff, &ctx)? {
+                        return Ok(Step::Next(next.clone(), output_path(state, eff)?));
+                    }
+                }
+                match default {
+                    Some(d) => Ok(Step::Next(d.clone(), output_path(state, eff)?)),
+                    None => Err(Failure::new(
+                        names::NO_CHOICE_MATCHED,
+                        format!(
+                            "No Choice Rule matched and no Default in Choice state '{}'",
+                            state.name
+                        ),
+                    )),
+                }
+            }
+            Kind::Wait(w) => {
+                let eff = input_path(state, &raw)?;
+                let until = match w {
+                    WaitFor::Seconds(s) => {
+                        let secs = seconds(s, &eff, &ctx, state, "SecondsPath")?;
+                        self.now(lane).saturating_add(secs_to_ms(secs))
+                    }
+                    WaitFor::Timestamp(t) => parse_rfc3339(t).unwrap_or(0),
+                    WaitFor::TimestampPath(p) => {
+                        let v = payload::read_path(p, &eff, &ctx, &state.name, "TimestampPath")?;
+                        v.as_str().and_then(parse_rfc3339).ok_or_else(|| {
+                            Failure::runtime(format!(
+                                "state '{}': TimestampPath '{}' did not resolve to an RFC 3339 timestamp: {v}",
+                                state.name, p.text
+                            ))
+                        })?
+                    }
+                };
+                let now = self.now(lane);
+                self.sleep(lane, until - now).await;
+                Ok(step(state, output_path(state, eff)?))
+            }
+            Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map { .. } => {
+                self.run_with_retry(state, raw, lane, entered).await
+            }
+        }
+    }
+
+    async fn run_with_retry(
+        &self,
+        state: &State,
+        raw: Value,
+        lane: &mut Lane,
+        entered: Millis,
+    ) -> Result<Step, Failure> {
+        let mut counts = vec![0u32; state.retry.len()];
+        let mut retries = 0u32;
+        loop {
+            let ctx = self.ctx(state, entered, retries);
+            let f = match self.attempt(state, &raw, lane, &ctx, retries + 1).await {
+                Ok(out) => return Ok(step(state, out)),
+                Err(f) => f,
+            };
+            if !f.is_catchable() {
+                return Err(f);
+            }
+            // Only the first retrier that matches counts; once it is exhausted the
+            // error goes to the catchers, never on to a later retrier.
+            if let Some(i) = state
+                .retry
+                .iter()
+                .position(|r| r.error_equals.iter().any(|e| f.matches(e)))
+            {
+                let r = &state.retry[i];
+                if counts[i] < r.max_attempts {
+                    let exp = i32::try_from(counts[i]).unwrap_or(i32::MAX);
+                    let mut delay = r.interval_seconds * r.backoff_rate.powi(exp);
+                    if let Some(cap) = r.max_delay_seconds {
+                        delay = delay.min(cap);
+                    }
+                    // One year is far past any cap AWS allows; it keeps the
+                    // conversion to millis finite.
+                    delay = delay.min(31_536_000.0);
+                    if r.full_jitter {
+                        delay *= Rng::from_entropy().unit();
+                    }
+                    counts[i] += 1;
+                    retries += 1;
+                    self.sleep(lane, (delay * 1000.0).round() as i64).await;
+                    continue;
+                }
+            }
+            if let Some(c) = state
+                .catch
+                .iter()
+                .find(|c| c.error_equals.iter().any(|e| f.matches(e)))
+            {
+                let err = json!({"Error": f.error, "Cause": f.cause});
+                let out = match &c.result_path {
+                    None => raw.clone(),
+                    Some(p) => set_result(state, raw.clone(), p, err)?,
+                };
+                return Ok(Step::Next(c.next.clone(), out));
+            }
+            return Err(f);
+        }
+    }
+
+    async fn attempt(
+        &self,
+        state: &State,
+        raw: &Value,
+        lane: &mut Lane,
+        ctx: &Value,
+        attempt: u32,
+    ) -> Result<Value, Failure> {
+        let eff = input_path(state, raw)?;
+        match &state.kind {
+            Kind::Task { resource, timeout } => {
+                let timeout = match timeout {
+                    None => None,
+                    Some(s) => Some(seconds(s, &eff, ctx, state, "TimeoutSecondsPath")?),
+                };
+                let params = parameters(state, eff, ctx)?;
+                let result = self
+                    .invoke(state, resource, params, ctx, attempt, timeout, lane)
+                    .await?;
+                finish(state, raw, result, ctx, true)
+            }
+            Kind::Parallel { branches } => {
+                let params = parameters(state, eff, ctx)?;
+                self.emit(lane, "ParallelStateStarted", None);
+                let start = self.now(lane);
+                let mut lanes: Vec<Lane> = branches
+                    .iter()
+                    .map(|_| Lane {
+                        now: start,
+                        last: lane.last,
+                    })
+                    .collect();
+                let futs: Vec<BoxFut<'_, Result<Value, Failure>>> = branches
+                    .iter()
+                    .zip(lanes.iter_mut())
+                    .map(|(b, l)| self.run_machine(b, params.clone(), l))
+                    .collect();
+                let res = join_fail_fast(futs).await;
+                if let Some(end) = lanes.iter().map(|l| l.now).max() {
+                    lane.now = lane.now.max(end);
+                }
+                lane.last = self.last_event_id();
+                match res {
+                    Ok(results) => {
+                        self.emit(lane, "ParallelStateSucceeded", None);
+                        finish(state, raw, Value::Array(results), ctx, true)
+                    }
+                    Err(f) => {
+                        self.emit(lane, "ParallelStateFailed", None);
+                        Err(f)
+                    }
+                }
+            }
+            Kind::Map {
+                processor,
+                items_path,
+                item_selector,
+                max_concurrency,
+            } => {
+                let items =
+                    match payload::read_path(items_path, &eff, ctx, &state.name, "ItemsPath")? {
+                        Value::Array(a) => a,
+                        other => {
+                            return Err(Failure::runtime(format!(
+                                "state '{}': ItemsPath '{}' must select an array, got {other}",
+                                state.name, items_path.text
+                            )))
+                        }
+                    };
+                self.emit(
+                    lane,
+                    "MapStateStarted",
+                    Some((
+                        "mapStateStartedEventDetails",
+                        json!({"length": items.len()}),
+                    )),
+                );
+                let res = self
+                    .run_map(
+                        state,
+                        processor,
+                        item_selector.as_ref(),
+                        *max_concurrency,
+                        items,
+                        &eff,
+                        ctx,
+                        lane,
+                    )
+                    .await;
+                lane.last = self.last_event_id();
+                match res {
+                    Ok(results) => {
+                        self.emit(lane, "MapStateSucceeded", None);
+                        finish(state, raw, Value::Array(results), ctx, true)
+                    }
+                    Err(f) => {
+                        self.emit(lane, "MapStateFailed", None);
+                        Err(f)
+                    }
+                }
+            }
+            _ => Err(Failure::runtime(format!(
+                "state '{}' cannot be retried",
+                state.name
+            ))),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_map(
+        &self,
+        state: &State,
+        processor: &Machine,
+        selector: Option<&Value>,
+        max: usize,
+        items: Vec<Value>,
+        eff: &Value,
+        ctx: &Value,
+        lane: &mut Lane,
+    ) -> Result<Vec<Value>, Failure> {
+        let parent_now = self.now(lane);
+        let parent_last = lane.last;
+        let sem = (max > 0).then(|| tokio::sync::Semaphore::new(max));
+        // Virtual start times under MaxConcurrency: list scheduling, each
+        // iteration takes the slot that frees up first.
+        let slots: Mutex<BinaryHeap<Reverse<Millis>>> = Mutex::new(
+            (0..max.min(items.len()))
+                .map(|_| Reverse(parent_now))
+                .collect(),
+        );
+        let (sem, slots) = (&sem, &slots);
+        let futs: Vec<BoxFut<'_, IterationResult>> = items
+            .into_iter()
+            .enumerate()
+            .map(|(index, item)| {
+                let fut: BoxFut<'_, _> = Box::pin(async move {
+                    let _permit = match sem {
+                        Some(s) => Some(s.acquire().await.map_err(|_| {
+                            (
+                                Failure::runtime("Map concurrency limiter closed"),
+                                parent_now,
+                            )
+                        })?),
+                        None => None,
+                    };
+                    let start = if sem.is_some() {
+                        let mut h = slots.lock().unwrap_or_else(|e| e.into_inner());
+                        h.pop().map(|Reverse(t)| t).unwrap_or(parent_now)
+                    } else {
+                        parent_now
+                    };
+                    let mut il = Lane {
+                        now: start,
+                        last: parent_last,
+                    };
+                    let input = match selector {
+                        Some(t) => {
+                            let mut c = ctx.clone();
+                            if let Some(o) = c.as_object_mut() {
+                                o.insert(
+                                    "Map".into(),
+                                    json!({"Item": {"Index": index, "Value": item}}),
+                                );
+                            }
+                            payload::apply(t, eff, &c, &state.name).map_err(|f| (f, il.now))?
+                        }
+                        None => item,
+                    };
+                    let details = json!({"name": state.name, "index": index});
+                    self.emit(
+                        &mut il,
+                        "MapIterationStarted",
+                        Some(("mapIterationStartedEventDetails", details.clone())),
+                    );
+                    let r = self.run_machine(processor, input, &mut il).await;
+                    let end = self.now(&mut il);
+                    if sem.is_some() {
+                        let mut h = slots.lock().unwrap_or_else(|e| e.into_inner());
+                        h.push(Reverse(end));
+                    }
+                    match r {
+                        Ok(v) => {
+                            self.emit(
+                                &mut il,
+                                "MapIterationSucceeded",
+                                Some(("mapIterationSucceededEventDetails", details)),
+                            );
+                            Ok((v, end))
+                        }
+                        Err(f) => {
+                            self.emit(
+                                &mut il,
+                                "MapIterationFailed",
+                                Some(("mapIterationFailedEventDetails", details)),
+                            );
+                            Err((f, end))
+                        }
+                    }
+                });
+                fut
+            })
+            .collect();
+        match join_fail_fast(futs).await {
+            Ok(done) => {
+                let end = done.iter().map(|(_, t)| *t).max().unwrap_or(parent_now);
+                lane.now = lane.now.max(end);
+                Ok(done.into_iter().map(|(v, _)| v).collect())
+            }
+            Err((f, end)) => {
+                lane.now = lane.now.max(end);
+                Err(f)
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn invoke(
+        &self,
+        state: &State,
+        resource: &str,
+        params: Value,
+        ctx: &Value,
+        attempt: u32,
+        timeout: Option<u64>,
+        lane: &mut Lane,
+    ) -> Result<Value, Failure> {
+        let kind = classify(resource);
+        let lambda_events = kind == ResourceKind::LambdaArn;
+        let (rtype, rname) = resource_parts(resource);
+        let mocked = self
+            .registry
+            .mock_case()
+            .filter(|m| m.mocks(&state.name))
+            .and_then(|m| m.next_response(&state.name));
+        let mut function_name = None;
+        let mut call_input = params.clone();
+        let handler: Option<Arc<dyn TaskHandler>> = if mocked.is_some() {
+            None
+        } else {
+            let missing = |what: String| {
+                Failure::runtime(format!(
+                    "state '{}': no handler registered for {what}",
+                    state.name
+                ))
+            };
+            Some(match kind {
+                ResourceKind::LambdaInvoke => {
+                    let fname = params
+                        .get("FunctionName")
+                        .and_then(Value::as_str)
+                        .ok_or_else(|| {
+                            Failure::runtime(format!(
+                                "state '{}': lambda:invoke Parameters need a FunctionName string",
+                                state.name
+                            ))
+                        })?
+                        .to_string();
+                    call_input = params.get("Payload").cloned().unwrap_or_else(|| json!({}));
+                    let h = self
+                        .registry
+                        .find_lambda(&fname)
+                        .ok_or_else(|| missing(format!("Lambda function '{fname}'")))?;
+                    function_name = Some(fname);
+                    h
+                }
+                ResourceKind::LambdaArn => {
+                    function_name = Some(resource.to_string());
+                    self.registry
+                        .find_lambda(resource)
+                        .ok_or_else(|| missing(format!("Lambda function '{resource}'")))?
+                }
+                ResourceKind::SnsPublish => self
+                    .registry
+                    .find_sns()
+                    .ok_or_else(|| missing(format!("resource '{resource}'")))?,
+                ResourceKind::Other => self
+                    .registry
+                    .find_resource(resource)
+                    .ok_or_else(|| missing(format!("resource '{resource}'")))?,
+            })
+        };
+
+        let mut sched = Map::new();
+        if lambda_events {
+            sched.insert("resource".into(), json!(resource));
+            sched.insert("input".into(), json!(params.to_string()));
+        } else {
+            sched.insert("resourceType".into(), json!(rtype));
+            sched.insert("resource".into(), json!(rname));
+            sched.insert("region".into(), json!(self.region));
+            sched.insert("parameters".into(), json!(params.to_string()));
+        }
+        if let Some(t) = timeout {
+            sched.insert("timeoutInSeconds".into(), json!(t));
+        }
+        let ids = json!({"resourceType": rtype, "resource": rname});
+        if lambda_events {
+            self.emit(
+                lane,
+                "LambdaFunctionScheduled",
+                Some(("lambdaFunctionScheduledEventDetails", Value::Object(sched))),
+            );
+            self.emit(lane, "LambdaFunctionStarted", None);
+        } else {
+            self.emit(
+                lane,
+                "TaskScheduled",
+                Some(("taskScheduledEventDetails", Value::Object(sched))),
+            );
+            self.emit(
+                lane,
+                "TaskStarted",
+                Some(("taskStartedEventDetails", ids.clone())),
+            );
+        }
+
+        let outcome: Result<Value, TaskError> = match (mocked, handler) {
+            (Some(MockResponse::Return(v)), _) => Ok(v),
+            (Some(MockResponse::Throw(e)), _) => Err(e),
+            (None, Some(h)) => {
+                let call = TaskCall {
+                    resource: resource.to_string(),
+                    input: call_input,
+                    function_name,
+                    state_name: state.name.clone(),
+                    attempt,
+                    context: ctx.clone(),
+                };
+                let fut = h.invoke(call);
+                let res = match timeout {
+                    Some(t) => tokio::time::timeout(Duration::from_secs(t), fut).await.ok(),
+                    None => Some(fut.await),
+                };
+                match res {
+                    Some(r) => shape(&kind, r),
+                    None => {
+                        if self.clock.is_virtual() {
+                            lane.now = lane.now.saturating_add(secs_to_ms(timeout.unwrap_or(0)));
+                        }
+                        let cause = format!(
+                            "Task '{}' did not finish within {}s",
+                            state.name,
+                            timeout.unwrap_or(0)
+                        );
+                        let d = json!({"error": names::TIMEOUT, "cause": cause});
+                        if lambda_events {
+                            self.emit(
+                                lane,
+                                "LambdaFunctionTimedOut",
+                                Some(("lambdaFunctionTimedOutEventDetails", d)),
+                            );
+                        } else {
+                            let mut d = d;
+                            merge(&mut d, &ids);
+                            self.emit(lane, "TaskTimedOut", Some(("taskTimedOutEventDetails", d)));
+                        }
+                        return Err(Failure {
+                            from_task: true,
+                            ..Failure::new(names::TIMEOUT, cause)
+                        });
+                    }
+                }
+            }
+            (None, None) => Err(TaskError::new(names::RUNTIME, "no handler")),
+        };
+        match outcome {
+            Ok(v) => {
+                if lambda_events {
+                    self.emit(
+                        lane,
+                        "LambdaFunctionSucceeded",
+                        Some((
+                            "lambdaFunctionSucceededEventDetails",
+                            json!({"output": v.to_string(), "outputDetails": {"truncated": false}}),
+                        )),
+                    );
+                } else {
+                    let mut d =
+                        json!({"output": v.to_string(), "outputDetails": {"truncated": false}});
+                    merge(&mut d, &ids);
+                    self.emit(
+                        lane,
+                        "TaskSucceeded",
+                        Some(("taskSucceededEventDetails", d)),
+                    );
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                let d = json!({"error": e.error, "cause": e.cause});
+                if lambda_events {
+                    self.emit(
+                        lane,
+                        "LambdaFunctionFailed",
+                        Some(("lambdaFunctionFailedEventDetails", d)),
+                    );
+                } else {
+                    let mut d = d;
+                    merge(&mut d, &ids);
+                    self.emit(lane, "TaskFailed", Some(("taskFailedEventDetails", d)));
+                }
+                Err(Failure {
+                    from_task: true,
+                    ..Failure::new(e.error, e.cause)
+                })
+            }
+        }
+    }
+}
+
+fn secs_to_ms(secs: u64) -> i64 {
+    i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000)
+}
+
+fn merge(into: &mut Value, from: &Value) {
+    if let (Some(a), Some(b)) = (into.as_object_mut(), from.as_object()) {
+        for (k, v) in b {
+            a.insert(k.clone(), v.clone());
+        }
+    }
+}
+
+/// Wraps a handler's raw answer the way each AWS integration returns it.
+fn shape(kind: &ResourceKind, r: Result<Value, TaskError>) -> Result<Value, TaskError> {
+    let request_id = random::uuid_v4();
+    match kind {
+        ResourceKind::LambdaInvoke => match r {
+            Ok(payload) => Ok(json!({
+                "ExecutedVersion": "$LATEST",
+                "Payload": payload,
+                "SdkHttpMetadata": {
+                    "AllHttpHeaders": {"X-Amz-Executed-Version": ["$LATEST"], "x-amzn-RequestId": [request_id]},
+                    "HttpHeaders": {"X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": request_id},
+                    "HttpStatusCode": 200
+                },
+                "SdkResponseMetadata": {"RequestId": request_id},
+                "StatusCode": 200
+            })),
+            Err(e) => Err(TaskError::new(e.error.clone(), lambda_cause(&e))),
+        },
+        ResourceKind::LambdaArn => r.map_err(|e| TaskError::new(e.error.clone(), lambda_cause(&e))),
+        ResourceKind::SnsPublish => r.map(|v| {
+            let message_id = v
+                .get("MessageId")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .unwrap_or_else(random::uuid_v4);
+            json!({
+                "MessageId": message_id,
+                "SdkHttpMetadata": {
+                    "AllHttpHeaders": {"x-amzn-RequestId": [request_id]},
+                    "HttpHeaders": {"x-amzn-RequestId": request_id},
+                    "HttpStatusCode": 200
+                },
+                "SdkResponseMetadata": {"RequestId": request_id}
+            })
+        }),
+        ResourceKind::Other => r,
+    }
+}
+
+fn input_path(state: &State, raw: &Value) -> Result<Value, Failure> {
+    match &state.input_path {
+        None => Ok(json!({})),
+        Some(p) => payload::read_path(p, raw, &Value::Null, &state.name, "InputPath"),
+    }
+}
+
+fn output_path(state: &State, v: Value) -> Result<Value, Failure> {
+    match &state.output_path {
+        None => Ok(json!({})),
+        Some(p) if p.segments.is_empty() && !p.context => Ok(v),
+        Some(p) => payload::read_path(p, &v, &Value::Null, &state.name, "OutputPath"),
+    }
+}
+
+fn parameters(state: &State, eff: Value, ctx: &Value) -> Result<Value, Failure> {
+    match &state.parameters {
+        None => Ok(eff),
+        Some(t) => payload::apply(t, &eff, ctx, &state.name),
+    }
+}
+
+fn set_result(state: &State, raw: Value, p: &JsonPath, result: Value) -> Result<Value, Failure> {
+    path::set(raw, p, result).map_err(|e| {
+        Failure::new(
+            names::RESULT_PATH_MATCH_FAILURE,
+            format!(
+                "state '{}': unable to apply ResultPath '{}': {e}",
+                state.name, p.text
+            ),
+        )
+    })
+}
+
+/// ResultSelector (when allowed) -> ResultPath against the raw state input -> OutputPath.
+fn finish(
+    state: &State,
+    raw: &Value,
+    result: Value,
+    ctx: &Value,
+    selector: bool,
+) -> Result<Value, Failure> {
+    let result = match (&state.result_selector, selector) {
+        (Some(t), true) => payload::apply(t, &result, ctx, &state.name)?,
+        _ => result,
+    };
+    let combined = match &state.result_path {
+        None => raw.clone(),
+        Some(p) => set_result(state, raw.clone(), p, result)?,
+    };
+    output_path(state, combined)
+}
+
+fn seconds(
+    s: &Seconds,
+    eff: &Value,
+    ctx: &Value,
+    state: &State,
+    field: &str,
+) -> Result<u64, Failure> {
+    match s {
+        Seconds::Fixed(n) => Ok(*n),
+        Seconds::Path(p) => {
+            let v = payload::read_path(p, eff, ctx, &state.name, field)?;
+            v.as_u64().ok_or_else(|| {
+                Failure::runtime(format!(
+                    "state '{}': {field} '{}' must select a non-negative integer, got {v}",
+                    state.name, p.text
+                ))
+            })
+        }
+    }
+}
