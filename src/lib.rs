@@ -2,6 +2,9 @@
 //! exactly once.
 
 pub mod adapters;
+pub mod cli;
 pub mod domain;
+pub mod generate;
 pub mod ports;
+pub mod runner;
 pub mod steps;

@@ -182,6 +182,8 @@ pub struct LoadCounts {
     pub rows_inserted: u64,
     /// Rows replaced by an earlier-arrived copy of the same event.
     pub rows_replaced: u64,
+    /// Events of the batch already in the table as they are (a re-run, or a concurrent one).
+    pub rows_unchanged: u64,
 }
 
 /// One load transaction: the statements of [`crate::domain::sql::load_statements`], plus the

@@ -105,6 +105,8 @@ pub enum Role {
     Copy,
     /// Its row count is the number of staged rows that belong to another batch.
     OtherBatches,
+    /// Creates the batch's distinct events; its row count is their number.
+    Distinct,
     /// Its row count is the number of rows replaced by an earlier-arrived copy.
     Replace,
     /// Its row count is the number of rows inserted, replacements included.
@@ -157,7 +159,7 @@ pub fn load_statements(p: &LoadParams<'_>, dialect: Dialect, s3: Option<&S3Copy>
     let s_list = cols.iter().map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
     let temp = |name: &str, rest: &str| match dialect {
         Dialect::Redshift => format!("CREATE TEMP TABLE {name} {rest}"),
-        Dialect::Postgres if rest.starts_with("(LIKE") => format!("CREATE TEMP TABLE {name} {rest} ON COMMIT DROP"),
+        Dialect::Postgres if rest.starts_with('(') => format!("CREATE TEMP TABLE {name} {rest} ON COMMIT DROP"),
         Dialect::Postgres => format!("CREATE TEMP TABLE {name} ON COMMIT DROP {rest}"),
     };
     let mut out = Vec::new();
@@ -195,7 +197,7 @@ pub fn load_statements(p: &LoadParams<'_>, dialect: Dialect, s3: Option<&S3Copy>
     // A Firehose object can hold records of another execution of the same window.
     push(Role::OtherBatches, format!("DELETE FROM pf_stage WHERE batch_id <> {}", literal(p.batch.as_str())));
     push(
-        Role::Setup,
+        Role::Distinct,
         temp(
             "pf_batch",
             &format!(
@@ -246,4 +248,86 @@ pub fn jsonpaths(route: &Route) -> serde_json::Value {
         .map(|c| format!("$['{}']", c.name))
         .collect();
     serde_json::json!({ "jsonpaths": paths })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::routes::RoutingTable;
+
+    /// Compares with a checked-in snapshot; `UPDATE_SNAPSHOTS=1` rewrites it.
+    fn snapshot(name: &str, text: &str) {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain/snapshots").join(name);
+        if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+            std::fs::write(&path, text).unwrap();
+        }
+        let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing snapshot {name}: run with UPDATE_SNAPSHOTS=1"));
+        assert_eq!(text, want, "snapshot {name} differs; run with UPDATE_SNAPSHOTS=1 if the change is intended");
+    }
+
+    fn params_sql(dialect: Dialect, s3: Option<&S3Copy>) -> String {
+        let routes = RoutingTable::default_routes();
+        let batch: BatchId = "0019abf9bf360-1a2b3c4d".parse().unwrap();
+        let p = LoadParams {
+            route: routes.for_type("OPEN").unwrap(),
+            window: "2026-11-26T10:01Z".parse().unwrap(),
+            batch: &batch,
+            execution: "exec-o'brien",
+            object_count: 2,
+        };
+        load_statements(&p, dialect, s3)
+            .iter()
+            .map(|s| format!("-- {:?}\n{};\n", s.role, s.sql))
+            .collect()
+    }
+
+    #[test]
+    fn ddl_snapshots() {
+        let routes = RoutingTable::default_routes();
+        snapshot("schema.redshift.sql", &(schema(routes.routes(), Dialect::Redshift).join(";\n\n") + ";\n"));
+        snapshot("schema.postgres.sql", &(schema(routes.routes(), Dialect::Postgres).join(";\n\n") + ";\n"));
+    }
+
+    #[test]
+    fn load_snapshots() {
+        let s3 = S3Copy {
+            manifest_url: "s3://bucket/manifests/window=2026-11-26T10:01Z/type=OPEN/batch=0019abf9bf360-1a2b3c4d.json".into(),
+            jsonpaths_url: "s3://bucket/jsonpaths/push_opens.json".into(),
+            iam_role: "arn:aws:iam::123456789012:role/pushfeed-copy".into(),
+            gzip: true,
+        };
+        snapshot("load.redshift.sql", &params_sql(Dialect::Redshift, Some(&s3)));
+        snapshot("load.postgres.sql", &params_sql(Dialect::Postgres, None));
+    }
+
+    #[test]
+    fn load_follows_the_design_order_and_escapes_literals() {
+        let sql = params_sql(Dialect::Redshift, None);
+        let order = ["LOCK push_opens", "(LIKE push_opens)", "COPY", "batch_id <> ", "ROW_NUMBER()", "DELETE FROM push_opens USING", "INSERT INTO push_opens", "INSERT INTO pushfeed_loads"];
+        let mut at = 0;
+        for needle in order {
+            let found = sql[at..].find(needle).unwrap_or_else(|| panic!("{needle} missing or out of order"));
+            at += found;
+        }
+        assert!(sql.contains("'exec-o''brien'"));
+        assert!(!sql.contains("ON COMMIT DROP"));
+        assert!(params_sql(Dialect::Postgres, None).contains("ON COMMIT DROP"));
+    }
+
+    #[test]
+    fn every_table_has_the_common_columns_and_types_by_dialect() {
+        for route in RoutingTable::default_routes().routes() {
+            let rs = create_table(route, Dialect::Redshift).join("\n");
+            let pg = create_table(route, Dialect::Postgres).join("\n");
+            for col in ["event_id", "occurred_at", "processed_at", "arrived_at", "window_start", "channel_id", "device_type", "named_user_id", "raw", "batch_id", "loaded_at"] {
+                assert!(rs.contains(&format!("  {col} ")) && pg.contains(&format!("  {col} ")), "{col} in {}", route.table);
+            }
+            assert!(rs.contains("raw SUPER") && pg.contains("raw JSONB"));
+            assert!(rs.contains("DISTKEY (channel_id)") && rs.contains("SORTKEY (occurred_at"));
+        }
+        let paths = jsonpaths(RoutingTable::default_routes().for_type("SEND").unwrap());
+        let list: Vec<&str> = paths["jsonpaths"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(list.first(), Some(&"$['event_id']"));
+        assert!(list.contains(&"$['variant_id']") && !list.contains(&"$['loaded_at']"));
+    }
 }

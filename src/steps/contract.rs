@@ -118,4 +118,5 @@ pub struct LoadOutput {
     pub rows_staged: u64,
     pub rows_inserted: u64,
     pub rows_replaced: u64,
+    pub rows_unchanged: u64,
 }

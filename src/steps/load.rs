@@ -77,5 +77,6 @@ pub async fn load(store: &dyn ObjectStore, warehouse: &dyn Warehouse, settings: 
         rows_staged: counts.rows_staged,
         rows_inserted: counts.rows_inserted,
         rows_replaced: counts.rows_replaced,
+        rows_unchanged: counts.rows_unchanged,
     })
 }

@@ -115,7 +115,7 @@ impl Warehouse for PostgresWarehouse {
         let op = |what: &str| format!("loading {} ({what})", job.table);
         let mut client = self.client.lock().await;
         let tx = client.transaction().await.map_err(|e| classify(op("begin"), e))?;
-        let (mut copied, mut other, mut replaced, mut inserted) = (0, 0, 0, 0);
+        let (mut copied, mut other, mut distinct, mut replaced, mut inserted) = (0, 0, 0, 0, 0);
         for st in &job.statements {
             match st.role {
                 Role::Copy => copied = self.copy_objects(&tx, &st.sql, &job.objects, &job.table).await?,
@@ -124,6 +124,7 @@ impl Warehouse for PostgresWarehouse {
                     let n = tx.execute(&st.sql, &[]).await.map_err(|e| classify(op(&st.sql), e))?;
                     match role {
                         Role::OtherBatches => other = n,
+                        Role::Distinct => distinct = n,
                         Role::Replace => replaced = n,
                         _ => inserted = n,
                     }
@@ -135,6 +136,7 @@ impl Warehouse for PostgresWarehouse {
             rows_staged: copied - other,
             rows_inserted: inserted - replaced,
             rows_replaced: replaced,
+            rows_unchanged: distinct.saturating_sub(inserted),
         })
     }
 

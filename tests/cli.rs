@@ -1,0 +1,134 @@
+//! The `pushfeed` binary end to end on the local stack, against a real PostgreSQL it starts itself.
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use common::{fixture, json_ok, stderr, TempHome};
+use serde_json::Value;
+
+fn expected() -> Value {
+    serde_json::from_slice(&std::fs::read(fixture("known-events.expected.json")).unwrap()).unwrap()
+}
+
+fn table_ids(home: &TempHome, table: &str) -> Vec<String> {
+    let rows = json_ok(&home.pushfeed(&["--json", "sql", &format!("select event_id from {table} order by event_id")]));
+    rows.as_array().unwrap().iter().map(|r| r["event_id"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn known_events_load_exactly_once_and_a_rerun_changes_nothing() {
+    let home = TempHome::new();
+    let want = expected();
+    let file = fixture("known-events.ndjson");
+    let put = json_ok(&home.pushfeed(&["--json", "produce", "--file", file.to_str().unwrap(), "--at", want["arrival"].as_str().unwrap()]));
+    assert_eq!(put["records"], 15);
+
+    let window = want["window"].as_str().unwrap();
+    let first = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
+    assert_eq!(first["events"], 15);
+    assert_eq!(first["duplicates"], want["duplicates"]);
+    assert_eq!(first["rejected"]["count"], 6);
+    assert_eq!(first["unrouted"]["count"], 0);
+    assert_eq!(first["unrouted"]["key"], Value::Null, "nothing else is produced");
+    assert_eq!(first["adds_up"], true);
+
+    let tables = want["tables"].as_object().unwrap();
+    let mut before = BTreeMap::new();
+    for (table, ids) in tables {
+        let mut ids: Vec<String> = ids.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        ids.sort();
+        assert_eq!(table_ids(&home, table), ids, "rows of {table}");
+        before.insert(table.clone(), ids);
+    }
+
+    // Every invalid line is kept with its reason, and only those.
+    let key = first["rejected"]["key"].as_str().unwrap();
+    let text = std::fs::read_to_string(home.path().join("s3").join(key)).unwrap();
+    let mut reasons: Vec<String> = text
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap()["reason"].as_str().unwrap().to_string())
+        .collect();
+    let mut want_reasons: Vec<String> = want["rejected"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    // Rejected records are kept in shard and sequence order, not file order.
+    reasons.sort();
+    want_reasons.sort();
+    assert_eq!(reasons, want_reasons);
+    let kept: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let truncated = kept.iter().find(|k| k["reason"] == "not_json").unwrap();
+    assert!(truncated["data"].as_str().unwrap().starts_with("{\"id\":\"9c1e3f80-5b7a-11ef-8000-00000000a0ff\""));
+    assert!(truncated["sequence_number"].is_string() && truncated["shard"].is_string());
+
+    // The typed columns are filled from both device shapes.
+    let rows = json_ok(&home.pushfeed(&["--json", "sql", "select channel_id, device_type, reason from push_send_rejections"]));
+    assert_eq!(rows[0]["channel_id"], "aa00bb11-cc22-4d33-8e44-ff5566778899");
+    assert_eq!(rows[0]["device_type"], "ANDROID");
+    assert_eq!(rows[0]["reason"], "Unregistered");
+    let opens = json_ok(&home.pushfeed(&["--json", "sql", "select open_kind, raw->'body'->>'session_id' as s from push_opens order by event_id"]));
+    assert_eq!(opens[0]["open_kind"], "direct");
+    assert_eq!(opens[1]["open_kind"], "influenced");
+    assert_eq!(opens[0]["s"], "e0e0e0e0-1111-4222-8333-444455556666");
+
+    // A re-run reads the same records from the checkpoint and leaves the tables as they were.
+    let again = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
+    assert_eq!(again["read"]["source"], "checkpoint");
+    assert_eq!(again["events"], first["events"]);
+    assert_eq!(again["rows_loaded"], first["rows_loaded"]);
+    for t in again["tables"].as_array().unwrap() {
+        assert_eq!(t["inserted"], 0, "{t}");
+        assert_eq!(t["replaced"], 0, "{t}");
+    }
+    for (table, ids) in &before {
+        assert_eq!(&table_ids(&home, table), ids, "rows of {table} after the re-run");
+    }
+    let ledger = json_ok(&home.pushfeed(&["--json", "sql", "select count(*) as n, sum(rows_inserted) as ins from pushfeed_loads"]));
+    assert_eq!(ledger[0]["n"], "14");
+    assert_eq!(ledger[0]["ins"], "8");
+    assert!(!home.path().join("outbox").exists(), "no failure was notified");
+}
+
+#[test]
+fn bad_flags_and_files_get_one_plain_sentence() {
+    let home = TempHome::new();
+    let out = home.pushfeed(&["run", "--window", "10:01"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("window `10:01` is not a UTC minute like 2026-11-26T10:01Z"), "{err}");
+
+    let out = home.pushfeed(&["produce", "--file", "/nonexistent/events.ndjson"]);
+    assert!(stderr(&out).contains("cannot read --file /nonexistent/events.ndjson"), "{}", stderr(&out));
+
+    let out = home.pushfeed(&["run", "--window", "2026-11-26T10:01Z"]);
+    assert!(stderr(&out).contains("run `pushfeed produce` or `pushfeed generate` first"), "{}", stderr(&out));
+
+    let bad_routes = home.path().join("routes.json");
+    std::fs::write(&bad_routes, r#"{"routes":[{"event_type":"SEND","table":"x; drop","delivery_stream":"s"}]}"#).unwrap();
+    let out = home.pushfeed(&["--routes", bad_routes.to_str().unwrap(), "sql", "select 1"]);
+    assert!(stderr(&out).contains("table `x; drop`"), "{}", stderr(&out));
+
+    let out = home.pushfeed(&["produce", "--file", fixture("known-events.ndjson").to_str().unwrap(), "--at", "soon"]);
+    assert!(stderr(&out).contains("--at `soon` is not an RFC 3339 time"), "{}", stderr(&out));
+}
+
+#[test]
+fn missing_postgresql_says_what_to_install() {
+    let home = TempHome::new();
+    let empty = home.path().join("no-binaries");
+    std::fs::create_dir_all(&empty).unwrap();
+    let out = home.pushfeed_env(&["sql", "select 1"], &[("PUSHFEED_PG_BINDIR", empty.to_str().unwrap())]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("apt-get install postgresql"), "{err}");
+}
+
+#[test]
+fn sql_errors_are_reported_not_panicked() {
+    let home = TempHome::new();
+    let out = home.pushfeed(&["sql", "select * from no_such_table"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("no_such_table"), "{}", stderr(&out));
+    let ok = json_ok(&home.pushfeed(&["--json", "sql", "select 1 as one, null as nothing"]));
+    assert_eq!(ok, serde_json::json!([{"one": "1", "nothing": null}]));
+}
