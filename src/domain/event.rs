@@ -295,6 +295,11 @@ pub fn parse_event<'a>(line: &'a str, arrival_ms: i64, limits: &Limits) -> Resul
         }
     }
     let body = env.body.map(RawValue::get).unwrap_or("{}");
+    // Kept whole for every type, so its shape is checked even where no column comes from it.
+    if !body.starts_with('{') && body != "null" {
+        return Err(Rejection::WrongType("body".into()));
+    }
+    let body = if body == "null" { "{}" } else { body };
     fill_body(&mut event, body)?;
     Ok(event)
 }
@@ -589,6 +594,7 @@ mod tests {
             (base("").replace(r#""id":"a""#, r#""id":7"#), "wrong_type:id"),
             (base(r#","device":"phone""#), "wrong_type:device"),
             (base("").replace(r#""body":{"push_id":"p"}"#, r#""body":[1]"#), "wrong_type:body"),
+            (base("").replace(r#""type":"SEND","#, r#""type":"CLOSE","#).replace(r#""body":{"push_id":"p"}"#, r#""body":"x""#), "wrong_type:body"),
             (base("").replace(r#""push_id":"p""#, r#""push_id":"p","variant_id":"2""#), "wrong_type:body.variant_id"),
             (base("").replace(r#""push_id":"p""#, r#""push_id":"p","variant_id":2.5"#), "wrong_type:body.variant_id"),
             (base("").replace(r#""push_id":"p""#, r#""push_id":"p","variant_id":99999999999"#), "wrong_type:body.variant_id"),

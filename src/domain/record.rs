@@ -45,6 +45,13 @@ pub fn is_blank(payload: &[u8]) -> bool {
     payload.iter().all(u8::is_ascii_whitespace)
 }
 
+/// Whether a payload is binary rather than text events: not UTF-8 and not even starting like a
+/// JSON object. Such a record is refused whole, not cut into "lines" at stray newline bytes.
+pub fn is_binary(payload: &[u8]) -> bool {
+    let first = payload.iter().find(|b| !b.is_ascii_whitespace());
+    first != Some(&b'{') && std::str::from_utf8(payload).is_err()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,5 +97,8 @@ mod tests {
         assert_eq!(got, vec![(1, &b"a"[..]), (4, &b"b"[..])]);
         assert!(is_blank(b" \n\t"));
         assert!(!is_blank(b" x"));
+        assert!(is_binary(b"\xff\xfe{\x00\n\x01"));
+        assert!(!is_binary(b"{\"a\":\"\xe9\"}\n{}"));
+        assert!(!is_binary(b"[1]"));
     }
 }

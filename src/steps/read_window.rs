@@ -18,7 +18,7 @@ use super::error::StepError;
 use super::Settings;
 use crate::domain::event::parse_event;
 use crate::domain::keys::{BatchId, ObjectKey};
-use crate::domain::record::{inflate, is_blank, lines};
+use crate::domain::record::{inflate, is_binary, is_blank, lines};
 use crate::domain::rejection::Rejection;
 use crate::domain::row::{write_row, RowContext};
 use crate::domain::window::{format_timestamp_ms, Window};
@@ -206,6 +206,10 @@ impl<'s> WindowWriter<'s> {
         if is_blank(&payload) {
             self.stats.events += 1;
             return self.reject(shard, r, &arrived_at, 0, Rejection::Empty, &r.data).await;
+        }
+        if is_binary(&payload) {
+            self.stats.events += 1;
+            return self.reject(shard, r, &arrived_at, 0, Rejection::NotUtf8, &r.data).await;
         }
         let (window_start, batch) = (self.window_start.clone(), self.batch.clone());
         let ctx = RowContext {
