@@ -19,7 +19,11 @@ use crate::runner::{run_window, Ports, WindowReport};
 use crate::steps::Settings;
 
 #[derive(Parser, Debug)]
-#[command(name = "pushfeed", version, about = "Push-notification feedback from Kinesis into warehouse tables, one minute window at a time, exactly once.")]
+#[command(
+    name = "pushfeed",
+    version,
+    about = "Push-notification feedback from Kinesis into warehouse tables, one minute window at a time, exactly once."
+)]
 pub struct Cli {
     /// Home of the local stack: stream, objects, Firehose buffers, PostgreSQL, outbox.
     #[arg(long, global = true, env = "PUSHFEED_HOME", default_value = stack::DEFAULT_HOME)]
@@ -94,11 +98,23 @@ pub async fn main_with(cli: Cli) -> Result<()> {
         Some(p) => RoutingTable::load(p)?,
         None => RoutingTable::default_routes(),
     };
-    let settings = Settings { routes, ..Settings::default() };
+    let settings = Settings {
+        routes,
+        ..Settings::default()
+    };
     let home = Home::new(&cli.home);
     match cli.command {
-        Command::Produce { file, at, shards } => produce(&home, &file, at.as_deref(), shards, cli.json),
-        Command::Generate { minutes, rate, seed, malformed, duplicates, shards } => {
+        Command::Produce { file, at, shards } => {
+            produce(&home, &file, at.as_deref(), shards, cli.json)
+        }
+        Command::Generate {
+            minutes,
+            rate,
+            seed,
+            malformed,
+            duplicates,
+            shards,
+        } => {
             let first = Window::containing(now_ms()).minus_minutes(i64::from(minutes));
             let profile = TrafficProfile {
                 start_ms: first.start_ms(),
@@ -115,7 +131,11 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             } else {
                 println!(
                     "put {} records ({} events) into {} over windows {} to {}",
-                    summary["records"], summary["events"], home.stream_dir().display(), summary["first_window"].as_str().unwrap_or(""), summary["last_window"].as_str().unwrap_or("")
+                    summary["records"],
+                    summary["events"],
+                    home.stream_dir().display(),
+                    summary["first_window"].as_str().unwrap_or(""),
+                    summary["last_window"].as_str().unwrap_or("")
                 );
             }
             Ok(())
@@ -137,7 +157,11 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Demo { minutes, rate, seed } => demo(&home, &cli.home, &settings, minutes, rate, seed, cli.json).await,
+        Command::Demo {
+            minutes,
+            rate,
+            seed,
+        } => demo(&home, &cli.home, &settings, minutes, rate, seed, cli.json).await,
         Command::Sql { query } => {
             let stack = start_stack(&home, &settings).await?;
             let result = stack.warehouse.query(&query).await;
@@ -158,7 +182,13 @@ fn open_stream(home: &Home) -> Result<LocalStream> {
 }
 
 async fn start_stack(home: &Home, settings: &Settings) -> Result<LocalStack> {
-    Ok(LocalStack::start(home.clone(), &settings.routes, Database::from_env(), stack::hints_from_env()).await?)
+    Ok(LocalStack::start(
+        home.clone(),
+        &settings.routes,
+        Database::from_env(),
+        stack::hints_from_env(),
+    )
+    .await?)
 }
 
 fn rerun_command(home_arg: &Path, window: Window) -> String {
@@ -170,7 +200,13 @@ fn rerun_command(home_arg: &Path, window: Window) -> String {
     format!("pushfeed run --window {window}{home}")
 }
 
-async fn run_one(stack: &LocalStack, stream: &dyn Stream, settings: &Settings, window: Window, home_arg: &Path) -> Result<WindowReport> {
+async fn run_one(
+    stack: &LocalStack,
+    stream: &dyn Stream,
+    settings: &Settings,
+    window: Window,
+    home_arg: &Path,
+) -> Result<WindowReport> {
     let ports = Ports {
         stream,
         store: stack.store.as_ref(),
@@ -180,13 +216,23 @@ async fn run_one(stack: &LocalStack, stream: &dyn Stream, settings: &Settings, w
         clock: &SystemClock,
     };
     let poll = (stack::hints_from_env().interval / 2).max(Duration::from_millis(20));
-    Ok(run_window(&ports, settings, window, poll, &rerun_command(home_arg, window)).await?)
+    Ok(run_window(
+        &ports,
+        settings,
+        window,
+        poll,
+        &rerun_command(home_arg, window),
+    )
+    .await?)
 }
 
 fn produce(home: &Home, file: &Path, at: Option<&str>, shards: u32, json: bool) -> Result<()> {
-    let text = std::fs::read(file).with_context(|| format!("cannot read --file {}", file.display()))?;
+    let text =
+        std::fs::read(file).with_context(|| format!("cannot read --file {}", file.display()))?;
     let arrival = match at {
-        Some(t) => Some(parse_timestamp_ms(t).ok_or_else(|| anyhow!("--at `{t}` is not an RFC 3339 time like 2026-11-26T10:01:30Z"))?),
+        Some(t) => Some(parse_timestamp_ms(t).ok_or_else(|| {
+            anyhow!("--at `{t}` is not an RFC 3339 time like 2026-11-26T10:01:30Z")
+        })?),
         None => None,
     };
     let mut records = Vec::new();
@@ -206,9 +252,16 @@ fn produce(home: &Home, file: &Path, at: Option<&str>, shards: u32, json: bool) 
     let stream = LocalStream::open_or_create(home.stream_dir(), shards)?;
     let put = stream.put_records(records)?;
     if json {
-        println!("{}", json!({"records": put.len(), "blank_lines_skipped": blank, "stream": home.stream_dir()}));
+        println!(
+            "{}",
+            json!({"records": put.len(), "blank_lines_skipped": blank, "stream": home.stream_dir()})
+        );
     } else {
-        println!("put {} records into {}", put.len(), home.stream_dir().display());
+        println!(
+            "put {} records into {}",
+            put.len(),
+            home.stream_dir().display()
+        );
     }
     Ok(())
 }
@@ -231,7 +284,8 @@ fn generate_into(home: &Home, profile: &TrafficProfile, shards: u32) -> Result<V
     let events: usize = generated
         .iter()
         .map(|g| match &g.truth {
-            crate::generate::Truth::Valid { events } | crate::generate::Truth::Duplicate { events } => events.len(),
+            crate::generate::Truth::Valid { events }
+            | crate::generate::Truth::Duplicate { events } => events.len(),
             crate::generate::Truth::Malformed { .. } => 1,
         })
         .sum();
@@ -250,7 +304,15 @@ fn generate_into(home: &Home, profile: &TrafficProfile, shards: u32) -> Result<V
     Ok(json!({"records": records, "events": events, "first_window": first, "last_window": last}))
 }
 
-async fn demo(home: &Home, home_arg: &Path, settings: &Settings, minutes: u32, rate: f64, seed: u64, json: bool) -> Result<()> {
+async fn demo(
+    home: &Home,
+    home_arg: &Path,
+    settings: &Settings,
+    minutes: u32,
+    rate: f64,
+    seed: u64,
+    json: bool,
+) -> Result<()> {
     if minutes == 0 || minutes > 60 {
         bail!("--minutes must be between 1 and 60");
     }
@@ -266,12 +328,24 @@ async fn demo(home: &Home, home_arg: &Path, settings: &Settings, minutes: u32, r
         duplicates: 0.05,
         ..TrafficProfile::default()
     };
-    eprintln!("pushfeed demo: generating {minutes} minutes of traffic at about {rate} events/s into {}", home.root.display());
-    generate_into(home, &profile, 4).with_context(|| format!("the demo needs an empty stream: use a fresh --home, or remove {}", home.root.display()))?;
+    eprintln!(
+        "pushfeed demo: generating {minutes} minutes of traffic at about {rate} events/s into {}",
+        home.root.display()
+    );
+    generate_into(home, &profile, 4).with_context(|| {
+        format!(
+            "the demo needs an empty stream: use a fresh --home, or remove {}",
+            home.root.display()
+        )
+    })?;
     let settle_until = current.start_ms() + Settings::default().settle_ms;
     let wait = settle_until - now_ms();
     if wait > 0 {
-        eprintln!("pushfeed demo: waiting {:.1} s for window {} to settle", wait as f64 / 1000.0, current.previous());
+        eprintln!(
+            "pushfeed demo: waiting {:.1} s for window {} to settle",
+            wait as f64 / 1000.0,
+            current.previous()
+        );
         tokio::time::sleep(Duration::from_millis(wait as u64)).await;
     }
     let stream = open_stream(home)?;
@@ -281,7 +355,13 @@ async fn demo(home: &Home, home_arg: &Path, settings: &Settings, minutes: u32, r
     for (i, &window) in windows.iter().enumerate() {
         if progress {
             let done = i * 20 / windows.len();
-            eprint!("\r[{}{}] window {}/{} {window}", "#".repeat(done), " ".repeat(20 - done), i + 1, windows.len());
+            eprint!(
+                "\r[{}{}] window {}/{} {window}",
+                "#".repeat(done),
+                " ".repeat(20 - done),
+                i + 1,
+                windows.len()
+            );
         }
         match run_one(&stack, &stream, settings, window, home_arg).await {
             Ok(r) => reports.push(r),
@@ -292,16 +372,27 @@ async fn demo(home: &Home, home_arg: &Path, settings: &Settings, minutes: u32, r
         }
     }
     if progress {
-        eprintln!("\r[{}] {} windows done{}", "#".repeat(20), windows.len(), " ".repeat(20));
+        eprintln!(
+            "\r[{}] {} windows done{}",
+            "#".repeat(20),
+            windows.len(),
+            " ".repeat(20)
+        );
     }
     stack.shutdown().await?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&reports.iter().map(report_json).collect::<Vec<_>>())?);
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&reports.iter().map(report_json).collect::<Vec<_>>())?
+        );
     } else {
         print_demo(&reports, settings, home_arg);
     }
     if let Some(bad) = reports.iter().find(|r| !r.adds_up()) {
-        bail!("window {} does not add up: some events are not accounted for", bad.window);
+        bail!(
+            "window {} does not add up: some events are not accounted for",
+            bad.window
+        );
     }
     Ok(())
 }
@@ -332,8 +423,24 @@ fn print_report(r: &WindowReport) {
         "  read        {} records, {} events, {} bytes, {} shards (from {})",
         s.read.records, s.read.events, s.read.bytes, s.read.shards, s.read.source
     );
-    println!("  rejected    {}{}", s.rejected.count, s.rejected.key.as_deref().map(|k| format!("  {k}")).unwrap_or_default());
-    println!("  unrouted    {}{}", s.unrouted.count, s.unrouted.key.as_deref().map(|k| format!("  {k}")).unwrap_or_default());
+    println!(
+        "  rejected    {}{}",
+        s.rejected.count,
+        s.rejected
+            .key
+            .as_deref()
+            .map(|k| format!("  {k}"))
+            .unwrap_or_default()
+    );
+    println!(
+        "  unrouted    {}{}",
+        s.unrouted.count,
+        s.unrouted
+            .key
+            .as_deref()
+            .map(|k| format!("  {k}"))
+            .unwrap_or_default()
+    );
     println!("  duplicates  {} dropped", s.duplicates);
     let rows: Vec<Vec<String>> = r
         .loads
@@ -348,7 +455,11 @@ fn print_report(r: &WindowReport) {
             ]
         })
         .collect();
-    print_table(&["table", "new", "replaced", "already there", "loaded"], &rows, "  ");
+    print_table(
+        &["table", "new", "replaced", "already there", "loaded"],
+        &rows,
+        "  ",
+    );
     println!(
         "  adds up: {} ({} read = {} rejected + {} unrouted + {} duplicates + {} loaded)",
         if r.adds_up() { "yes" } else { "NO" },
@@ -361,7 +472,12 @@ fn print_report(r: &WindowReport) {
 }
 
 fn print_demo(reports: &[WindowReport], settings: &Settings, home_arg: &Path) {
-    let types: Vec<&str> = settings.routes.routes().iter().map(|r| r.event_type.as_str()).collect();
+    let types: Vec<&str> = settings
+        .routes
+        .routes()
+        .iter()
+        .map(|r| r.event_type.as_str())
+        .collect();
     let mut headers = vec!["window", "read", "rejected", "unrouted", "dups"];
     headers.extend(types.iter().copied());
     headers.push("adds up");
@@ -389,15 +505,33 @@ fn print_demo(reports: &[WindowReport], settings: &Settings, home_arg: &Path) {
         })
         .collect();
     print_table(&headers, &rows, "");
-    let home = if home_arg == Path::new(stack::DEFAULT_HOME) { String::new() } else { format!(" --home {}", home_arg.display()) };
+    let home = if home_arg == Path::new(stack::DEFAULT_HOME) {
+        String::new()
+    } else {
+        format!(" --home {}", home_arg.display())
+    };
     println!("\nWhere to look next:");
     println!("  pushfeed sql{home} \"select device_type, count(*) from push_sends group by 1\"");
-    println!("  pushfeed sql{home} \"select * from pushfeed_loads order by loaded_at desc limit 10\"");
-    println!("  {}/s3/rejected/    invalid records, each with its reason", home_arg.display());
-    println!("  {}/s3/unrouted/    valid events of types with no route", home_arg.display());
-    println!("  {}/s3/raw/         every record as read", home_arg.display());
+    println!(
+        "  pushfeed sql{home} \"select * from pushfeed_loads order by loaded_at desc limit 10\""
+    );
+    println!(
+        "  {}/s3/rejected/    invalid records, each with its reason",
+        home_arg.display()
+    );
+    println!(
+        "  {}/s3/unrouted/    valid events of types with no route",
+        home_arg.display()
+    );
+    println!(
+        "  {}/s3/raw/         every record as read",
+        home_arg.display()
+    );
     if let Some(r) = reports.first() {
-        println!("  {}    re-runs a window; the tables stay the same", rerun_command(home_arg, r.window));
+        println!(
+            "  {}    re-runs a window; the tables stay the same",
+            rerun_command(home_arg, r.window)
+        );
     }
 }
 
@@ -412,7 +546,12 @@ fn rows_json(result: &QueryResult) -> Value {
                         .columns
                         .iter()
                         .zip(row)
-                        .map(|(c, v)| (c.clone(), v.clone().map(Value::String).unwrap_or(Value::Null)))
+                        .map(|(c, v)| {
+                            (
+                                c.clone(),
+                                v.clone().map(Value::String).unwrap_or(Value::Null),
+                            )
+                        })
                         .collect(),
                 )
             })
@@ -425,10 +564,18 @@ fn print_query(result: &QueryResult) {
     let rows: Vec<Vec<String>> = result
         .rows
         .iter()
-        .map(|r| r.iter().map(|v| v.clone().unwrap_or_else(|| "NULL".into())).collect())
+        .map(|r| {
+            r.iter()
+                .map(|v| v.clone().unwrap_or_else(|| "NULL".into()))
+                .collect()
+        })
         .collect();
     print_table(&headers, &rows, "");
-    println!("({} row{})", rows.len(), if rows.len() == 1 { "" } else { "s" });
+    println!(
+        "({} row{})",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    );
 }
 
 /// Prints aligned columns; numbers are right-aligned.
@@ -447,7 +594,11 @@ fn print_table(headers: &[&str], rows: &[Vec<String>], indent: &str) {
             .iter()
             .zip(&widths)
             .map(|(c, w)| {
-                let c: String = if c.chars().count() > 60 { c.chars().take(57).collect::<String>() + "..." } else { c.to_string() };
+                let c: String = if c.chars().count() > 60 {
+                    c.chars().take(57).collect::<String>() + "..."
+                } else {
+                    c.to_string()
+                };
                 if !c.is_empty() && c.parse::<f64>().is_ok() {
                     format!("{c:>w$}")
                 } else {
@@ -458,7 +609,14 @@ fn print_table(headers: &[&str], rows: &[Vec<String>], indent: &str) {
         format!("{indent}{}", parts.join("  ").trim_end())
     };
     println!("{}", fmt_row(headers.to_vec()));
-    println!("{indent}{}", widths.iter().map(|w| "-".repeat(*w)).collect::<Vec<_>>().join("  "));
+    println!(
+        "{indent}{}",
+        widths
+            .iter()
+            .map(|w| "-".repeat(*w))
+            .collect::<Vec<_>>()
+            .join("  ")
+    );
     for row in rows {
         println!("{}", fmt_row(row.iter().map(String::as_str).collect()));
     }

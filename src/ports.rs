@@ -58,7 +58,9 @@ impl PortError {
         let kind = match e.kind() {
             K::NotFound => ErrorKind::NotFound,
             K::AlreadyExists => ErrorKind::AlreadyExists,
-            K::Interrupted | K::TimedOut | K::WouldBlock | K::StorageFull | K::ResourceBusy => ErrorKind::Transient,
+            K::Interrupted | K::TimedOut | K::WouldBlock | K::StorageFull | K::ResourceBusy => {
+                ErrorKind::Transient
+            }
             _ => ErrorKind::Permanent,
         };
         PortError::new(kind, operation, e)
@@ -112,7 +114,12 @@ pub trait Stream: Send + Sync {
     /// Every shard, open and closed, including parents after a reshard.
     async fn list_shards(&self) -> PortResult<Vec<ShardInfo>>;
     /// Up to `limit` records of a shard from a position.
-    async fn read(&self, shard_id: &str, from: &StartingPosition, limit: usize) -> PortResult<ReadBatch>;
+    async fn read(
+        &self,
+        shard_id: &str,
+        from: &StartingPosition,
+        limit: usize,
+    ) -> PortResult<ReadBatch>;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -31,7 +31,10 @@ impl WindowReport {
     /// read = rejected + unrouted + duplicates dropped + rows loaded: every event accounted for.
     pub fn adds_up(&self) -> bool {
         self.read.read.events
-            == self.read.rejected.count + self.read.unrouted.count + self.read.duplicates + self.rows_loaded()
+            == self.read.rejected.count
+                + self.read.unrouted.count
+                + self.read.duplicates
+                + self.rows_loaded()
     }
 }
 
@@ -53,7 +56,13 @@ pub struct WindowFailed {
     pub error: StepError,
 }
 
-pub async fn run_window(ports: &Ports<'_>, settings: &Settings, window: Window, poll: Duration, rerun: &str) -> Result<WindowReport, WindowFailed> {
+pub async fn run_window(
+    ports: &Ports<'_>,
+    settings: &Settings,
+    window: Window,
+    poll: Duration,
+    rerun: &str,
+) -> Result<WindowReport, WindowFailed> {
     let execution = format!("local-{window}-{}", ports.clock.now_ms());
     let execution_ref = &execution;
     let fail = move |state: &'static str, event_type: Option<String>, error: StepError| async move {
@@ -70,17 +79,22 @@ pub async fn run_window(ports: &Ports<'_>, settings: &Settings, window: Window, 
         if let Err(e) = ports.notifier.publish(&failure_message(&failure)).await {
             eprintln!("pushfeed: could not send the failure message: {e}");
         }
-        WindowFailed { window, state, error }
+        WindowFailed {
+            window,
+            state,
+            error,
+        }
     };
     let input = ReadWindowInput {
         window: Some(window),
         execution: Some(execution.clone()),
         ..ReadWindowInput::default()
     };
-    let read = match steps::read_window(ports.stream, ports.store, ports.clock, settings, input).await {
-        Ok(r) => r,
-        Err(e) => return Err(fail("ReadWindow", None, e).await),
-    };
+    let read =
+        match steps::read_window(ports.stream, ports.store, ports.clock, settings, input).await {
+            Ok(r) => r,
+            Err(e) => return Err(fail("ReadWindow", None, e).await),
+        };
     // Branches run side by side, as the state machine's Map runs them.
     let branches = read.routes.iter().map(|route| {
         let branch = BranchInput {
@@ -97,16 +111,29 @@ pub async fn run_window(ports: &Ports<'_>, settings: &Settings, window: Window, 
         run_branch(ports, settings, branch, poll)
     });
     let mut loads = Vec::new();
-    for (result, route) in futures_util::future::join_all(branches).await.into_iter().zip(&read.routes) {
+    for (result, route) in futures_util::future::join_all(branches)
+        .await
+        .into_iter()
+        .zip(&read.routes)
+    {
         match result {
             Ok(out) => loads.push(out),
             Err((state, e)) => return Err(fail(state, Some(route.event_type.clone()), e).await),
         }
     }
-    Ok(WindowReport { window, read, loads })
+    Ok(WindowReport {
+        window,
+        read,
+        loads,
+    })
 }
 
-async fn run_branch(ports: &Ports<'_>, settings: &Settings, mut branch: BranchInput, poll: Duration) -> Result<LoadOutput, (&'static str, StepError)> {
+async fn run_branch(
+    ports: &Ports<'_>,
+    settings: &Settings,
+    mut branch: BranchInput,
+    poll: Duration,
+) -> Result<LoadOutput, (&'static str, StepError)> {
     steps::deliver(ports.store, ports.delivery, settings, branch.clone())
         .await
         .map_err(|e| ("Deliver", e))?;
@@ -120,5 +147,7 @@ async fn run_branch(ports: &Ports<'_>, settings: &Settings, mut branch: BranchIn
         branch.attempt = out.attempt;
         tokio::time::sleep(poll).await;
     }
-    steps::load(ports.store, ports.warehouse, settings, branch).await.map_err(|e| ("Load", e))
+    steps::load(ports.store, ports.warehouse, settings, branch)
+        .await
+        .map_err(|e| ("Load", e))
 }

@@ -12,8 +12,16 @@ fn expected() -> Value {
 }
 
 fn table_ids(home: &TempHome, table: &str) -> Vec<String> {
-    let rows = json_ok(&home.pushfeed(&["--json", "sql", &format!("select event_id from {table} order by event_id")]));
-    rows.as_array().unwrap().iter().map(|r| r["event_id"].as_str().unwrap().to_string()).collect()
+    let rows = json_ok(&home.pushfeed(&[
+        "--json",
+        "sql",
+        &format!("select event_id from {table} order by event_id"),
+    ]));
+    rows.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["event_id"].as_str().unwrap().to_string())
+        .collect()
 }
 
 #[test]
@@ -21,7 +29,14 @@ fn known_events_load_exactly_once_and_a_rerun_changes_nothing() {
     let home = TempHome::new();
     let want = expected();
     let file = fixture("known-events.ndjson");
-    let put = json_ok(&home.pushfeed(&["--json", "produce", "--file", file.to_str().unwrap(), "--at", want["arrival"].as_str().unwrap()]));
+    let put = json_ok(&home.pushfeed(&[
+        "--json",
+        "produce",
+        "--file",
+        file.to_str().unwrap(),
+        "--at",
+        want["arrival"].as_str().unwrap(),
+    ]));
     assert_eq!(put["records"], 15);
 
     let window = want["window"].as_str().unwrap();
@@ -30,13 +45,22 @@ fn known_events_load_exactly_once_and_a_rerun_changes_nothing() {
     assert_eq!(first["duplicates"], want["duplicates"]);
     assert_eq!(first["rejected"]["count"], 6);
     assert_eq!(first["unrouted"]["count"], 0);
-    assert_eq!(first["unrouted"]["key"], Value::Null, "nothing else is produced");
+    assert_eq!(
+        first["unrouted"]["key"],
+        Value::Null,
+        "nothing else is produced"
+    );
     assert_eq!(first["adds_up"], true);
 
     let tables = want["tables"].as_object().unwrap();
     let mut before = BTreeMap::new();
     for (table, ids) in tables {
-        let mut ids: Vec<String> = ids.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+        let mut ids: Vec<String> = ids
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
         ids.sort();
         assert_eq!(table_ids(&home, table), ids, "rows of {table}");
         before.insert(table.clone(), ids);
@@ -47,24 +71,51 @@ fn known_events_load_exactly_once_and_a_rerun_changes_nothing() {
     let text = std::fs::read_to_string(home.path().join("s3").join(key)).unwrap();
     let mut reasons: Vec<String> = text
         .lines()
-        .map(|l| serde_json::from_str::<Value>(l).unwrap()["reason"].as_str().unwrap().to_string())
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["reason"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
-    let mut want_reasons: Vec<String> = want["rejected"].as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect();
+    let mut want_reasons: Vec<String> = want["rejected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_string())
+        .collect();
     // Rejected records are kept in shard and sequence order, not file order.
     reasons.sort();
     want_reasons.sort();
     assert_eq!(reasons, want_reasons);
-    let kept: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let kept: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
     let truncated = kept.iter().find(|k| k["reason"] == "not_json").unwrap();
-    assert!(truncated["data"].as_str().unwrap().starts_with("{\"id\":\"9c1e3f80-5b7a-11ef-8000-00000000a0ff\""));
+    assert!(truncated["data"]
+        .as_str()
+        .unwrap()
+        .starts_with("{\"id\":\"9c1e3f80-5b7a-11ef-8000-00000000a0ff\""));
     assert!(truncated["sequence_number"].is_string() && truncated["shard"].is_string());
 
     // The typed columns are filled from both device shapes.
-    let rows = json_ok(&home.pushfeed(&["--json", "sql", "select channel_id, device_type, reason from push_send_rejections"]));
-    assert_eq!(rows[0]["channel_id"], "aa00bb11-cc22-4d33-8e44-ff5566778899");
+    let rows = json_ok(&home.pushfeed(&[
+        "--json",
+        "sql",
+        "select channel_id, device_type, reason from push_send_rejections",
+    ]));
+    assert_eq!(
+        rows[0]["channel_id"],
+        "aa00bb11-cc22-4d33-8e44-ff5566778899"
+    );
     assert_eq!(rows[0]["device_type"], "ANDROID");
     assert_eq!(rows[0]["reason"], "Unregistered");
-    let opens = json_ok(&home.pushfeed(&["--json", "sql", "select open_kind, raw->'body'->>'session_id' as s from push_opens order by event_id"]));
+    let opens = json_ok(&home.pushfeed(&[
+        "--json",
+        "sql",
+        "select open_kind, raw->'body'->>'session_id' as s from push_opens order by event_id",
+    ]));
     assert_eq!(opens[0]["open_kind"], "direct");
     assert_eq!(opens[1]["open_kind"], "influenced");
     assert_eq!(opens[0]["s"], "e0e0e0e0-1111-4222-8333-444455556666");
@@ -79,12 +130,23 @@ fn known_events_load_exactly_once_and_a_rerun_changes_nothing() {
         assert_eq!(t["replaced"], 0, "{t}");
     }
     for (table, ids) in &before {
-        assert_eq!(&table_ids(&home, table), ids, "rows of {table} after the re-run");
+        assert_eq!(
+            &table_ids(&home, table),
+            ids,
+            "rows of {table} after the re-run"
+        );
     }
-    let ledger = json_ok(&home.pushfeed(&["--json", "sql", "select count(*) as n, sum(rows_inserted) as ins from pushfeed_loads"]));
+    let ledger = json_ok(&home.pushfeed(&[
+        "--json",
+        "sql",
+        "select count(*) as n, sum(rows_inserted) as ins from pushfeed_loads",
+    ]));
     assert_eq!(ledger[0]["n"], "14");
     assert_eq!(ledger[0]["ins"], "8");
-    assert!(!home.path().join("outbox").exists(), "no failure was notified");
+    assert!(
+        !home.path().join("outbox").exists(),
+        "no failure was notified"
+    );
 }
 
 #[test]
@@ -94,21 +156,46 @@ fn bad_flags_and_files_get_one_plain_sentence() {
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
-    assert!(err.contains("window `10:01` is not a UTC minute like 2026-11-26T10:01Z"), "{err}");
+    assert!(
+        err.contains("window `10:01` is not a UTC minute like 2026-11-26T10:01Z"),
+        "{err}"
+    );
 
     let out = home.pushfeed(&["produce", "--file", "/nonexistent/events.ndjson"]);
-    assert!(stderr(&out).contains("cannot read --file /nonexistent/events.ndjson"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("cannot read --file /nonexistent/events.ndjson"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = home.pushfeed(&["run", "--window", "2026-11-26T10:01Z"]);
-    assert!(stderr(&out).contains("run `pushfeed produce` or `pushfeed generate` first"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("run `pushfeed produce` or `pushfeed generate` first"),
+        "{}",
+        stderr(&out)
+    );
 
     let bad_routes = home.path().join("routes.json");
-    std::fs::write(&bad_routes, r#"{"routes":[{"event_type":"SEND","table":"x; drop","delivery_stream":"s"}]}"#).unwrap();
+    std::fs::write(
+        &bad_routes,
+        r#"{"routes":[{"event_type":"SEND","table":"x; drop","delivery_stream":"s"}]}"#,
+    )
+    .unwrap();
     let out = home.pushfeed(&["--routes", bad_routes.to_str().unwrap(), "sql", "select 1"]);
     assert!(stderr(&out).contains("table `x; drop`"), "{}", stderr(&out));
 
-    let out = home.pushfeed(&["produce", "--file", fixture("known-events.ndjson").to_str().unwrap(), "--at", "soon"]);
-    assert!(stderr(&out).contains("--at `soon` is not an RFC 3339 time"), "{}", stderr(&out));
+    let out = home.pushfeed(&[
+        "produce",
+        "--file",
+        fixture("known-events.ndjson").to_str().unwrap(),
+        "--at",
+        "soon",
+    ]);
+    assert!(
+        stderr(&out).contains("--at `soon` is not an RFC 3339 time"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -116,7 +203,10 @@ fn missing_postgresql_says_what_to_install() {
     let home = TempHome::new();
     let empty = home.path().join("no-binaries");
     std::fs::create_dir_all(&empty).unwrap();
-    let out = home.pushfeed_env(&["sql", "select 1"], &[("PUSHFEED_PG_BINDIR", empty.to_str().unwrap())]);
+    let out = home.pushfeed_env(
+        &["sql", "select 1"],
+        &[("PUSHFEED_PG_BINDIR", empty.to_str().unwrap())],
+    );
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
     assert_eq!(err.lines().count(), 1, "{err}");
@@ -131,4 +221,102 @@ fn sql_errors_are_reported_not_panicked() {
     assert!(stderr(&out).contains("no_such_table"), "{}", stderr(&out));
     let ok = json_ok(&home.pushfeed(&["--json", "sql", "select 1 as one, null as nothing"]));
     assert_eq!(ok, serde_json::json!([{"one": "1", "nothing": null}]));
+}
+
+#[test]
+fn a_failed_load_is_notified_once_and_the_rerun_command_recovers_it() {
+    let home = TempHome::new();
+    let want = expected();
+    let file = fixture("known-events.ndjson");
+    json_ok(&home.pushfeed(&[
+        "--json",
+        "produce",
+        "--file",
+        file.to_str().unwrap(),
+        "--at",
+        want["arrival"].as_str().unwrap(),
+    ]));
+    // The warehouse refuses every SEND row: a permanent load failure.
+    json_ok(&home.pushfeed(&[
+        "--json",
+        "sql",
+        "alter table push_sends add constraint no_sends check (false)",
+    ]));
+    let window = want["window"].as_str().unwrap();
+    let out = home.pushfeed(&["run", "--window", window]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("failed in Load"), "{}", stderr(&out));
+
+    let outbox: Vec<_> = std::fs::read_dir(home.path().join("outbox"))
+        .unwrap()
+        .collect();
+    assert_eq!(outbox.len(), 1, "exactly one message");
+    let message: Value =
+        serde_json::from_slice(&std::fs::read(outbox[0].as_ref().unwrap().path()).unwrap())
+            .unwrap();
+    let (subject, body) = (
+        message["subject"].as_str().unwrap(),
+        message["body"].as_str().unwrap(),
+    );
+    assert!(
+        subject.contains(window)
+            && subject.contains("Load (SEND)")
+            && subject.contains("Pushfeed.LoadFailed"),
+        "{subject}"
+    );
+    let rerun = format!(
+        "pushfeed run --window {window} --home {}",
+        home.path().display()
+    );
+    assert!(body.contains(&rerun) && body.contains("no_sends"), "{body}");
+
+    // The person fixes the cause and runs the command from the message.
+    json_ok(&home.pushfeed(&[
+        "--json",
+        "sql",
+        "alter table push_sends drop constraint no_sends",
+    ]));
+    let report = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
+    assert_eq!(report["adds_up"], true);
+    assert_eq!(
+        table_ids(&home, "push_sends"),
+        ["9c1e3f80-5b7a-11ef-8000-00000000a001"]
+    );
+    assert_eq!(
+        std::fs::read_dir(home.path().join("outbox"))
+            .unwrap()
+            .count(),
+        1,
+        "no new message"
+    );
+}
+
+#[test]
+fn a_rerun_after_the_stream_lost_the_records_reads_the_raw_archive() {
+    let home = TempHome::new();
+    let want = expected();
+    let file = fixture("known-events.ndjson");
+    json_ok(&home.pushfeed(&[
+        "--json",
+        "produce",
+        "--file",
+        file.to_str().unwrap(),
+        "--at",
+        want["arrival"].as_str().unwrap(),
+    ]));
+    let window = want["window"].as_str().unwrap();
+    let first = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
+    // Retention passes: the shards no longer hold the window's records.
+    for entry in std::fs::read_dir(home.path().join("stream/pushfeed")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|x| x == "log" || x == "idx") {
+            std::fs::write(&path, b"").unwrap();
+        }
+    }
+    let again = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
+    assert_eq!(again["read"]["source"], "archive");
+    assert_eq!(again["events"], first["events"]);
+    assert_eq!(again["rejected"]["count"], first["rejected"]["count"]);
+    assert_eq!(again["rows_loaded"], first["rows_loaded"]);
+    assert_eq!(table_ids(&home, "push_opens").len(), 2);
 }

@@ -238,7 +238,11 @@ const OPEN_BODY_SHAPE: &[(&str, Kind)] = &[
 
 /// Parses and validates one event (one line of a record). `arrival_ms` is the record's Kinesis
 /// arrival time, against which `occurred` is judged.
-pub fn parse_event<'a>(line: &'a str, arrival_ms: i64, limits: &Limits) -> Result<Event<'a>, Rejection> {
+pub fn parse_event<'a>(
+    line: &'a str,
+    arrival_ms: i64,
+    limits: &Limits,
+) -> Result<Event<'a>, Rejection> {
     let line = line.trim_matches(|c: char| c == ' ' || c == '\t' || c == '\r' || c == '\u{feff}');
     if line.is_empty() {
         return Err(Rejection::Empty);
@@ -254,7 +258,9 @@ pub fn parse_event<'a>(line: &'a str, arrival_ms: i64, limits: &Limits) -> Resul
     check_id(&id, "id")?;
     if event_type.is_empty()
         || event_type.len() > 64
-        || !event_type.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        || !event_type
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
     {
         return Err(Rejection::BadValue("type".into()));
     }
@@ -305,7 +311,9 @@ pub fn parse_event<'a>(line: &'a str, arrival_ms: i64, limits: &Limits) -> Resul
 }
 
 fn required<'a>(field: Option<Text<'a>>, name: &'static str) -> Result<Cow<'a, str>, Rejection> {
-    field.map(|t| t.0).ok_or(Rejection::MissingField(name.into()))
+    field
+        .map(|t| t.0)
+        .ok_or(Rejection::MissingField(name.into()))
 }
 
 fn check_id(value: &str, field: &'static str) -> Result<(), Rejection> {
@@ -315,7 +323,10 @@ fn check_id(value: &str, field: &'static str) -> Result<(), Rejection> {
     Ok(())
 }
 
-fn optional_id<'a>(field: Option<Text<'a>>, name: &'static str) -> Result<Option<Cow<'a, str>>, Rejection> {
+fn optional_id<'a>(
+    field: Option<Text<'a>>,
+    name: &'static str,
+) -> Result<Option<Cow<'a, str>>, Rejection> {
     match field {
         Some(t) => {
             check_id(&t.0, name)?;
@@ -325,7 +336,12 @@ fn optional_id<'a>(field: Option<Text<'a>>, name: &'static str) -> Result<Option
     }
 }
 
-fn timestamp(text: &str, field: &'static str, arrival_ms: i64, limits: &Limits) -> Result<i64, Rejection> {
+fn timestamp(
+    text: &str,
+    field: &'static str,
+    arrival_ms: i64,
+    limits: &Limits,
+) -> Result<i64, Rejection> {
     let ms = parse_timestamp_ms(text).ok_or(Rejection::BadTimestamp(field.into()))?;
     if ms > arrival_ms.saturating_add(limits.future_tolerance_ms) {
         return Err(Rejection::FutureTimestamp(field.into()));
@@ -355,8 +371,10 @@ fn fill_device<'a>(event: &mut Event<'a>, device: DeviceDoc<'a>) -> Result<(), R
     event.named_user_id = optional_id(device.named_user_id, "device.named_user_id")?;
     if let Some(attrs) = device.attributes {
         event.iana_timezone = optional_id(attrs.iana_timezone, "device.attributes.iana_timezone")?;
-        event.locale_country_code =
-            optional_id(attrs.locale_country_code, "device.attributes.locale_country_code")?;
+        event.locale_country_code = optional_id(
+            attrs.locale_country_code,
+            "device.attributes.locale_country_code",
+        )?;
         event.app_version = optional_id(attrs.app_version, "device.attributes.app_version")?;
     }
     Ok(())
@@ -367,7 +385,8 @@ fn fill_body<'a>(event: &mut Event<'a>, body: &'a str) -> Result<(), Rejection> 
     match profile {
         Profile::Uninstall | Profile::Generic => Ok(()),
         Profile::Open => {
-            let open: OpenBody<'a> = serde_json::from_str(body).map_err(|e| diagnose(event.raw, &e))?;
+            let open: OpenBody<'a> =
+                serde_json::from_str(body).map_err(|e| diagnose(event.raw, &e))?;
             event.session_id = optional_id(open.session_id, "body.session_id")?;
             let (push, kind, path) = match (open.triggering_push, open.last_delivered) {
                 (Some(p), _) => (Some(p), "direct", "body.triggering_push.push_id"),
@@ -379,10 +398,12 @@ fn fill_body<'a>(event: &mut Event<'a>, body: &'a str) -> Result<(), Rejection> 
                 event.push_id = Some(required(push.push_id, path)?);
                 event.group_id = optional_id(push.group_id, "body.group_id")?;
                 event.variant_id = push.variant_id;
-                event.campaign_categories = push
-                    .campaigns
-                    .and_then(|c| c.categories)
-                    .map(|cats| cats.iter().map(|c| c.0.as_ref()).collect::<Vec<_>>().join(","));
+                event.campaign_categories = push.campaigns.and_then(|c| c.categories).map(|cats| {
+                    cats.iter()
+                        .map(|c| c.0.as_ref())
+                        .collect::<Vec<_>>()
+                        .join(",")
+                });
             }
             Ok(())
         }
@@ -391,7 +412,8 @@ fn fill_body<'a>(event: &mut Event<'a>, body: &'a str) -> Result<(), Rejection> 
         | Profile::SendAborted
         | Profile::Control
         | Profile::WebClick => {
-            let push: PushBody<'a> = serde_json::from_str(body).map_err(|e| diagnose(event.raw, &e))?;
+            let push: PushBody<'a> =
+                serde_json::from_str(body).map_err(|e| diagnose(event.raw, &e))?;
             event.push_id = Some(required(push.push_id, "body.push_id")?);
             check_id(event.push_id.as_deref().unwrap_or_default(), "body.push_id")?;
             event.group_id = optional_id(push.group_id, "body.group_id")?;
@@ -458,7 +480,11 @@ fn diagnose(line: &str, error: &serde_json::Error) -> Rejection {
     if !value.is_object() {
         return Rejection::NotObject;
     }
-    let body_shape = match value.get("type").and_then(Value::as_str).map(Profile::for_event_type) {
+    let body_shape = match value
+        .get("type")
+        .and_then(Value::as_str)
+        .map(Profile::for_event_type)
+    {
         Some(Profile::Open) => OPEN_BODY_SHAPE,
         Some(Profile::Uninstall | Profile::Generic) | None => &[],
         Some(_) => PUSH_BODY_SHAPE,
@@ -482,7 +508,8 @@ fn diagnose(line: &str, error: &serde_json::Error) -> Rejection {
 }
 
 fn lookup<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
-    path.split('.').try_fold(value, |v, key| v.as_object()?.get(key))
+    path.split('.')
+        .try_fold(value, |v, key| v.as_object()?.get(key))
 }
 
 fn fits(v: &Value, kind: Kind) -> bool {
@@ -522,20 +549,32 @@ mod tests {
         let e = parse(SEND).unwrap();
         assert_eq!(e.id, "9c1e3f80-5b7a-11ef-8000-00000000a001");
         assert_eq!(e.event_type, "SEND");
-        assert_eq!(e.channel_id.as_deref(), Some("1b0f8a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b"));
+        assert_eq!(
+            e.channel_id.as_deref(),
+            Some("1b0f8a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b")
+        );
         assert_eq!(e.device_type.as_deref(), Some("IOS"));
         assert_eq!(e.named_user_id.as_deref(), Some("cust-0042017"));
         assert_eq!(e.iana_timezone.as_deref(), Some("Europe/London"));
-        assert_eq!(e.push_id.as_deref(), Some("5d1c2b3a-0000-4000-8000-0000000000aa"));
+        assert_eq!(
+            e.push_id.as_deref(),
+            Some("5d1c2b3a-0000-4000-8000-0000000000aa")
+        );
         assert_eq!(e.variant_id, Some(2));
-        assert_eq!(e.occurred_ms, parse_timestamp_ms("2026-11-26T10:00:58.120Z").unwrap());
+        assert_eq!(
+            e.occurred_ms,
+            parse_timestamp_ms("2026-11-26T10:00:58.120Z").unwrap()
+        );
         assert_eq!(e.raw, SEND);
     }
 
     #[test]
     fn older_device_shape_names_channel_and_platform() {
         let e = parse(REJECTED).unwrap();
-        assert_eq!(e.channel_id.as_deref(), Some("aa00bb11-cc22-4d33-8e44-ff5566778899"));
+        assert_eq!(
+            e.channel_id.as_deref(),
+            Some("aa00bb11-cc22-4d33-8e44-ff5566778899")
+        );
         assert_eq!(e.device_type.as_deref(), Some("ANDROID"));
         assert_eq!(e.reason.as_deref(), Some("Unregistered"));
     }
@@ -544,8 +583,14 @@ mod tests {
     fn open_direct_influenced_and_organic() {
         let e = parse(OPEN).unwrap();
         assert_eq!(e.open_kind, Some("direct"));
-        assert_eq!(e.session_id.as_deref(), Some("e0e0e0e0-1111-4222-8333-444455556666"));
-        assert_eq!(e.campaign_categories.as_deref(), Some("black-friday,womens"));
+        assert_eq!(
+            e.session_id.as_deref(),
+            Some("e0e0e0e0-1111-4222-8333-444455556666")
+        );
+        assert_eq!(
+            e.campaign_categories.as_deref(),
+            Some("black-friday,womens")
+        );
         let influenced = OPEN.replace("triggering_push", "last_delivered");
         assert_eq!(parse(&influenced).unwrap().open_kind, Some("influenced"));
         let organic = r#"{"id":"x","type":"OPEN","occurred":"2026-11-26T10:01:03Z","processed":"2026-11-26T10:01:03Z","body":{"session_id":"s"}}"#;
@@ -562,21 +607,33 @@ mod tests {
 
     #[test]
     fn unknown_attribute_keys_and_fields_are_accepted() {
-        let line = SEND.replace("\"push_opt_in\":\"true\"", "\"push_opt_in\":\"true\",\"brand_new\":{\"x\":[1,2]}")
-            .replace("\"type\":\"SEND\"", "\"type\":\"SEND\",\"future_field\":[true]");
+        let line = SEND
+            .replace(
+                "\"push_opt_in\":\"true\"",
+                "\"push_opt_in\":\"true\",\"brand_new\":{\"x\":[1,2]}",
+            )
+            .replace(
+                "\"type\":\"SEND\"",
+                "\"type\":\"SEND\",\"future_field\":[true]",
+            );
         assert!(parse(&line).is_ok());
     }
 
     #[test]
     fn escaped_strings_are_decoded() {
         let line = SEND.replace("cust-0042017", r#"cust-\u00e9\"q"#);
-        assert_eq!(parse(&line).unwrap().named_user_id.as_deref(), Some("cust-é\"q"));
+        assert_eq!(
+            parse(&line).unwrap().named_user_id.as_deref(),
+            Some("cust-é\"q")
+        );
     }
 
     #[test]
     fn each_rejection_reason() {
         let base = |extra: &str| -> String {
-            format!(r#"{{"id":"a","type":"SEND","occurred":"2026-11-26T10:01:00Z","processed":"2026-11-26T10:01:00Z","body":{{"push_id":"p"}}{extra}}}"#)
+            format!(
+                r#"{{"id":"a","type":"SEND","occurred":"2026-11-26T10:01:00Z","processed":"2026-11-26T10:01:00Z","body":{{"push_id":"p"}}{extra}}}"#
+            )
         };
         assert!(parse(&base("")).is_ok());
         let cases: Vec<(String, &str)> = vec![
@@ -587,32 +644,106 @@ mod tests {
             ("[1,2]".into(), "not_object"),
             ("42".into(), "not_object"),
             (base("").replace(r#""id":"a","#, ""), "missing_field:id"),
-            (base("").replace(r#""type":"SEND","#, ""), "missing_field:type"),
-            (base("").replace(r#""occurred":"2026-11-26T10:01:00Z","#, ""), "missing_field:occurred"),
-            (base("").replace(r#","processed":"2026-11-26T10:01:00Z""#, ""), "missing_field:processed"),
-            (base("").replace(r#""id":"a""#, r#""id":null"#), "missing_field:id"),
-            (base("").replace(r#""id":"a""#, r#""id":7"#), "wrong_type:id"),
+            (
+                base("").replace(r#""type":"SEND","#, ""),
+                "missing_field:type",
+            ),
+            (
+                base("").replace(r#""occurred":"2026-11-26T10:01:00Z","#, ""),
+                "missing_field:occurred",
+            ),
+            (
+                base("").replace(r#","processed":"2026-11-26T10:01:00Z""#, ""),
+                "missing_field:processed",
+            ),
+            (
+                base("").replace(r#""id":"a""#, r#""id":null"#),
+                "missing_field:id",
+            ),
+            (
+                base("").replace(r#""id":"a""#, r#""id":7"#),
+                "wrong_type:id",
+            ),
             (base(r#","device":"phone""#), "wrong_type:device"),
-            (base("").replace(r#""body":{"push_id":"p"}"#, r#""body":[1]"#), "wrong_type:body"),
-            (base("").replace(r#""type":"SEND","#, r#""type":"CLOSE","#).replace(r#""body":{"push_id":"p"}"#, r#""body":"x""#), "wrong_type:body"),
-            (base("").replace(r#""push_id":"p""#, r#""push_id":"p","variant_id":"2""#), "wrong_type:body.variant_id"),
-            (base("").replace(r#""push_id":"p""#, r#""push_id":"p","variant_id":2.5"#), "wrong_type:body.variant_id"),
-            (base("").replace(r#""push_id":"p""#, r#""push_id":"p","variant_id":99999999999"#), "wrong_type:body.variant_id"),
-            (base("").replace(r#""push_id":"p""#, r#""group_id":"g""#), "missing_field:body.push_id"),
-            (base("").replace(r#""body":{"push_id":"p"}"#, r#""x":1"#), "missing_field:body.push_id"),
-            (base(r#","device":{"channel":5}"#), "wrong_type:device.channel"),
-            (base(r#","device":{"attributes":{"iana_timezone":1}}"#), "wrong_type:device.attributes.iana_timezone"),
-            (base("").replace("2026-11-26T10:01:00Z\",\"body", "yesterday\",\"body"), "bad_timestamp:processed"),
-            (base("").replacen("2026-11-26T10:01:00Z", "2026-13-45T99:00:00Z", 1), "bad_timestamp:occurred"),
-            (base("").replacen("2026-11-26T10:01:00Z", "2031-01-01T00:00:00Z", 1), "future_timestamp:occurred"),
-            (base("").replacen("2026-11-26T10:01:00Z", "1999-01-01T00:00:00Z", 1), "ancient_timestamp:occurred"),
-            (base("").replace(r#""id":"a""#, r#""id":"a","id":"b""#), "duplicate_field:id"),
-            (base("").replace(r#""id":"a""#, r#""id":"""#), "bad_value:id"),
-            (base("").replace(r#""type":"SEND""#, r#""type":"send me""#), "bad_value:type"),
+            (
+                base("").replace(r#""body":{"push_id":"p"}"#, r#""body":[1]"#),
+                "wrong_type:body",
+            ),
+            (
+                base("")
+                    .replace(r#""type":"SEND","#, r#""type":"CLOSE","#)
+                    .replace(r#""body":{"push_id":"p"}"#, r#""body":"x""#),
+                "wrong_type:body",
+            ),
+            (
+                base("").replace(r#""push_id":"p""#, r#""push_id":"p","variant_id":"2""#),
+                "wrong_type:body.variant_id",
+            ),
+            (
+                base("").replace(r#""push_id":"p""#, r#""push_id":"p","variant_id":2.5"#),
+                "wrong_type:body.variant_id",
+            ),
+            (
+                base("").replace(
+                    r#""push_id":"p""#,
+                    r#""push_id":"p","variant_id":99999999999"#,
+                ),
+                "wrong_type:body.variant_id",
+            ),
+            (
+                base("").replace(r#""push_id":"p""#, r#""group_id":"g""#),
+                "missing_field:body.push_id",
+            ),
+            (
+                base("").replace(r#""body":{"push_id":"p"}"#, r#""x":1"#),
+                "missing_field:body.push_id",
+            ),
+            (
+                base(r#","device":{"channel":5}"#),
+                "wrong_type:device.channel",
+            ),
+            (
+                base(r#","device":{"attributes":{"iana_timezone":1}}"#),
+                "wrong_type:device.attributes.iana_timezone",
+            ),
+            (
+                base("").replace("2026-11-26T10:01:00Z\",\"body", "yesterday\",\"body"),
+                "bad_timestamp:processed",
+            ),
+            (
+                base("").replacen("2026-11-26T10:01:00Z", "2026-13-45T99:00:00Z", 1),
+                "bad_timestamp:occurred",
+            ),
+            (
+                base("").replacen("2026-11-26T10:01:00Z", "2031-01-01T00:00:00Z", 1),
+                "future_timestamp:occurred",
+            ),
+            (
+                base("").replacen("2026-11-26T10:01:00Z", "1999-01-01T00:00:00Z", 1),
+                "ancient_timestamp:occurred",
+            ),
+            (
+                base("").replace(r#""id":"a""#, r#""id":"a","id":"b""#),
+                "duplicate_field:id",
+            ),
+            (
+                base("").replace(r#""id":"a""#, r#""id":"""#),
+                "bad_value:id",
+            ),
+            (
+                base("").replace(r#""type":"SEND""#, r#""type":"send me""#),
+                "bad_value:type",
+            ),
             (base(r#","note":"a\u0000b""#), "nul_character"),
             (base(r#","note":"\ud800x""#), "bad_value:unicode_escape"),
-            (format!("{}{}{}", "[".repeat(200), "1", "]".repeat(200)), "too_deep"),
-            (base(&format!(r#","pad":"{}""#, "x".repeat(300 * 1024))), "too_large"),
+            (
+                format!("{}{}{}", "[".repeat(200), "1", "]".repeat(200)),
+                "too_deep",
+            ),
+            (
+                base(&format!(r#","pad":"{}""#, "x".repeat(300 * 1024))),
+                "too_large",
+            ),
         ];
         for (line, want) in cases {
             assert_eq!(reason(&line), want, "for {}", &line[..line.len().min(120)]);

@@ -33,7 +33,10 @@ impl BatchId {
 impl TryFrom<String> for BatchId {
     type Error = KeyError;
     fn try_from(s: String) -> Result<BatchId, KeyError> {
-        if (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        if (1..=64).contains(&s.len())
+            && s.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
             Ok(BatchId(s))
         } else {
             Err(KeyError::BadBatch { text: s })
@@ -66,7 +69,11 @@ pub enum ObjectKey {
     /// What was read, byte for byte.
     Raw { window: Window, batch: BatchId },
     /// Normalized rows of one type: the input of Deliver.
-    Staging { window: Window, event_type: String, batch: BatchId },
+    Staging {
+        window: Window,
+        event_type: String,
+        batch: BatchId,
+    },
     /// Invalid records, each with its reason.
     Rejected { window: Window, batch: BatchId },
     /// Valid events whose type has no route.
@@ -74,9 +81,17 @@ pub enum ObjectKey {
     /// The per-shard sequence ranges of the first read of a window.
     Checkpoint { window: Window },
     /// A Firehose output object under the type's window partition.
-    Delivered { event_type: String, window: Window, name: String },
+    Delivered {
+        event_type: String,
+        window: Window,
+        name: String,
+    },
     /// A COPY manifest naming exactly one batch's delivered objects.
-    Manifest { window: Window, event_type: String, batch: BatchId },
+    Manifest {
+        window: Window,
+        event_type: String,
+        batch: BatchId,
+    },
     /// The jsonpaths file that maps staging rows to a table's columns.
     Jsonpaths { table: String },
 }
@@ -91,15 +106,26 @@ pub enum KeyError {
 
 impl ObjectKey {
     pub fn raw(window: Window, batch: &BatchId) -> ObjectKey {
-        ObjectKey::Raw { window, batch: batch.clone() }
+        ObjectKey::Raw {
+            window,
+            batch: batch.clone(),
+        }
     }
 
     pub fn staging(window: Window, event_type: &str, batch: &BatchId) -> ObjectKey {
-        ObjectKey::Staging { window, event_type: event_type.to_string(), batch: batch.clone() }
+        ObjectKey::Staging {
+            window,
+            event_type: event_type.to_string(),
+            batch: batch.clone(),
+        }
     }
 
     pub fn manifest(window: Window, event_type: &str, batch: &BatchId) -> ObjectKey {
-        ObjectKey::Manifest { window, event_type: event_type.to_string(), batch: batch.clone() }
+        ObjectKey::Manifest {
+            window,
+            event_type: event_type.to_string(),
+            batch: batch.clone(),
+        }
     }
 
     /// The prefix under which Firehose writes one type's objects for one window.
@@ -108,7 +134,10 @@ impl ObjectKey {
     }
 
     pub fn parse(key: &str) -> Result<ObjectKey, KeyError> {
-        let bad = |why: &str| KeyError::NotOurs { key: key.to_string(), why: why.to_string() };
+        let bad = |why: &str| KeyError::NotOurs {
+            key: key.to_string(),
+            why: why.to_string(),
+        };
         let parts: Vec<&str> = key.split('/').collect();
         let window = |part: &str| -> Result<Window, KeyError> {
             part.strip_prefix("window=")
@@ -121,27 +150,41 @@ impl ObjectKey {
                 .strip_prefix("batch=")
                 .and_then(|p| p.strip_suffix(ext))
                 .ok_or_else(|| bad(&format!("expected batch=<id>{ext}")))?;
-            b.parse().map_err(|_| bad("the batch id must be a-z, 0-9 and -"))
+            b.parse()
+                .map_err(|_| bad("the batch id must be a-z, 0-9 and -"))
         };
         let event_type = |part: &str| -> Result<String, KeyError> {
             let t = part.strip_prefix("type=").unwrap_or(part);
             if is_event_type(t) {
                 Ok(t.to_string())
             } else {
-                Err(bad("the event type must be upper-case letters, digits and _"))
+                Err(bad(
+                    "the event type must be upper-case letters, digits and _",
+                ))
             }
         };
         match parts.as_slice() {
-            ["raw", w, b] => Ok(ObjectKey::Raw { window: window(w)?, batch: batch(b, ".ndjson.gz")? }),
+            ["raw", w, b] => Ok(ObjectKey::Raw {
+                window: window(w)?,
+                batch: batch(b, ".ndjson.gz")?,
+            }),
             ["staging", w, t, b] if t.starts_with("type=") => Ok(ObjectKey::Staging {
                 window: window(w)?,
                 event_type: event_type(t)?,
                 batch: batch(b, ".ndjson")?,
             }),
-            ["rejected", w, b] => Ok(ObjectKey::Rejected { window: window(w)?, batch: batch(b, ".ndjson")? }),
-            ["unrouted", w, b] => Ok(ObjectKey::Unrouted { window: window(w)?, batch: batch(b, ".ndjson")? }),
+            ["rejected", w, b] => Ok(ObjectKey::Rejected {
+                window: window(w)?,
+                batch: batch(b, ".ndjson")?,
+            }),
+            ["unrouted", w, b] => Ok(ObjectKey::Unrouted {
+                window: window(w)?,
+                batch: batch(b, ".ndjson")?,
+            }),
             ["checkpoints", f] => {
-                let w = f.strip_suffix(".json").ok_or_else(|| bad("expected window=W.json"))?;
+                let w = f
+                    .strip_suffix(".json")
+                    .ok_or_else(|| bad("expected window=W.json"))?;
                 Ok(ObjectKey::Checkpoint { window: window(w)? })
             }
             ["events", t, w, name] if !name.is_empty() => Ok(ObjectKey::Delivered {
@@ -155,8 +198,12 @@ impl ObjectKey {
                 batch: batch(b, ".json")?,
             }),
             ["jsonpaths", f] => {
-                let table = f.strip_suffix(".json").ok_or_else(|| bad("expected <table>.json"))?;
-                Ok(ObjectKey::Jsonpaths { table: table.to_string() })
+                let table = f
+                    .strip_suffix(".json")
+                    .ok_or_else(|| bad("expected <table>.json"))?;
+                Ok(ObjectKey::Jsonpaths {
+                    table: table.to_string(),
+                })
             }
             _ => Err(bad("unknown prefix or depth")),
         }
@@ -166,18 +213,46 @@ impl ObjectKey {
 impl fmt::Display for ObjectKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ObjectKey::Raw { window, batch } => write!(f, "raw/window={window}/batch={batch}.ndjson.gz"),
-            ObjectKey::Staging { window, event_type, batch } => {
-                write!(f, "staging/window={window}/type={event_type}/batch={batch}.ndjson")
+            ObjectKey::Raw { window, batch } => {
+                write!(f, "raw/window={window}/batch={batch}.ndjson.gz")
             }
-            ObjectKey::Rejected { window, batch } => write!(f, "rejected/window={window}/batch={batch}.ndjson"),
-            ObjectKey::Unrouted { window, batch } => write!(f, "unrouted/window={window}/batch={batch}.ndjson"),
+            ObjectKey::Staging {
+                window,
+                event_type,
+                batch,
+            } => {
+                write!(
+                    f,
+                    "staging/window={window}/type={event_type}/batch={batch}.ndjson"
+                )
+            }
+            ObjectKey::Rejected { window, batch } => {
+                write!(f, "rejected/window={window}/batch={batch}.ndjson")
+            }
+            ObjectKey::Unrouted { window, batch } => {
+                write!(f, "unrouted/window={window}/batch={batch}.ndjson")
+            }
             ObjectKey::Checkpoint { window } => write!(f, "checkpoints/window={window}.json"),
-            ObjectKey::Delivered { event_type, window, name } => {
-                write!(f, "{}{name}", ObjectKey::delivered_prefix(event_type, *window))
+            ObjectKey::Delivered {
+                event_type,
+                window,
+                name,
+            } => {
+                write!(
+                    f,
+                    "{}{name}",
+                    ObjectKey::delivered_prefix(event_type, *window)
+                )
             }
-            ObjectKey::Manifest { window, event_type, batch } => {
-                write!(f, "manifests/window={window}/type={event_type}/batch={batch}.json")
+            ObjectKey::Manifest {
+                window,
+                event_type,
+                batch,
+            } => {
+                write!(
+                    f,
+                    "manifests/window={window}/type={event_type}/batch={batch}.json"
+                )
             }
             ObjectKey::Jsonpaths { table } => write!(f, "jsonpaths/{table}.json"),
         }
@@ -223,10 +298,22 @@ mod tests {
     #[test]
     fn foreign_keys_are_refused_with_the_reason() {
         for (key, why) in [
-            ("raw/window=2026-11-26T10:01/batch=b.ndjson.gz", "not a UTC minute"),
-            ("raw/window=2026-11-26T10:01Z/batch=B!.ndjson.gz", "batch id"),
-            ("raw/window=2026-11-26T10:01Z/batch=b.json", "expected batch="),
-            ("staging/window=2026-11-26T10:01Z/type=send/batch=b.ndjson", "event type"),
+            (
+                "raw/window=2026-11-26T10:01/batch=b.ndjson.gz",
+                "not a UTC minute",
+            ),
+            (
+                "raw/window=2026-11-26T10:01Z/batch=B!.ndjson.gz",
+                "batch id",
+            ),
+            (
+                "raw/window=2026-11-26T10:01Z/batch=b.json",
+                "expected batch=",
+            ),
+            (
+                "staging/window=2026-11-26T10:01Z/type=send/batch=b.ndjson",
+                "event type",
+            ),
             ("events/SEND/window=2026-11-26T10:01Z/", "unknown prefix"),
             ("events/../window=2026-11-26T10:01Z/x", "event type"),
             ("elsewhere/x", "unknown prefix"),
@@ -250,6 +337,9 @@ mod tests {
 
     #[test]
     fn delivered_prefix_matches_firehose_partitioning() {
-        assert_eq!(ObjectKey::delivered_prefix("SEND", w()), "events/SEND/window=2026-11-26T10:01Z/");
+        assert_eq!(
+            ObjectKey::delivered_prefix("SEND", w()),
+            "events/SEND/window=2026-11-26T10:01Z/"
+        );
     }
 }

@@ -68,7 +68,10 @@ mod tests {
     #[test]
     fn plain_records_are_borrowed() {
         let data = b"{\"a\":1}";
-        assert!(matches!(inflate(data, &Limits::default()).unwrap(), Cow::Borrowed(_)));
+        assert!(matches!(
+            inflate(data, &Limits::default()).unwrap(),
+            Cow::Borrowed(_)
+        ));
     }
 
     #[test]
@@ -81,7 +84,10 @@ mod tests {
 
     #[test]
     fn gzip_bomb_is_too_large_and_corrupt_gzip_is_named() {
-        let limits = Limits { max_inflated_bytes: 1000, ..Limits::default() };
+        let limits = Limits {
+            max_inflated_bytes: 1000,
+            ..Limits::default()
+        };
         let bomb = gzip(&vec![b' '; 100_000]);
         assert_eq!(inflate(&bomb, &limits).unwrap_err(), Rejection::TooLarge);
         let exact = gzip(&[b'x'; 1000]);

@@ -78,7 +78,9 @@ impl RoutingTable {
 
     fn validate(&self) -> Result<(), String> {
         if self.routes.is_empty() {
-            return Err("it has no routes; add at least one {event_type, table, delivery_stream}".into());
+            return Err(
+                "it has no routes; add at least one {event_type, table, delivery_stream}".into(),
+            );
         }
         let (mut types, mut tables, mut streams) = (HashSet::new(), HashSet::new(), HashSet::new());
         for r in &self.routes {
@@ -107,7 +109,10 @@ impl RoutingTable {
                 return Err(format!("table {} is the target of two routes", r.table));
             }
             if !streams.insert(&r.delivery_stream) {
-                return Err(format!("delivery stream {} serves two routes", r.delivery_stream));
+                return Err(format!(
+                    "delivery stream {} serves two routes",
+                    r.delivery_stream
+                ));
             }
         }
         Ok(())
@@ -133,17 +138,21 @@ impl RoutingTable {
 pub fn is_event_type(s: &str) -> bool {
     (1..=64).contains(&s.len())
         && s.as_bytes()[0].is_ascii_uppercase()
-        && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn is_table_name(s: &str) -> bool {
     (1..=63).contains(&s.len())
         && (s.as_bytes()[0].is_ascii_lowercase() || s.as_bytes()[0] == b'_')
-        && s.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
 }
 
 fn is_stream_name(s: &str) -> bool {
-    (1..=64).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
+    (1..=64).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b))
 }
 
 #[cfg(test)]
@@ -170,23 +179,42 @@ mod tests {
                 ("WEB_CLICK", "push_web_clicks"),
             ]
         );
-        assert_eq!(routes.for_type("OPEN").unwrap().delivery_stream, "pushfeed-push-opens");
+        assert_eq!(
+            routes.for_type("OPEN").unwrap().delivery_stream,
+            "pushfeed-push-opens"
+        );
         assert!(routes.for_type("CLOSE").is_none());
-        assert_eq!(routes.for_table("push_controls").unwrap().event_type, "CONTROL");
-        assert_eq!(routes.for_stream("pushfeed-push-sends").unwrap().table, "push_sends");
-        assert_eq!(routes.for_type("WEB_CLICK").unwrap().profile(), Profile::WebClick);
+        assert_eq!(
+            routes.for_table("push_controls").unwrap().event_type,
+            "CONTROL"
+        );
+        assert_eq!(
+            routes.for_stream("pushfeed-push-sends").unwrap().table,
+            "push_sends"
+        );
+        assert_eq!(
+            routes.for_type("WEB_CLICK").unwrap().profile(),
+            Profile::WebClick
+        );
     }
 
     #[test]
     fn invalid_routing_files_say_what_is_wrong() {
         let one = |t: &str, table: &str, s: &str| {
-            format!(r#"{{"routes":[{{"event_type":"{t}","table":"{table}","delivery_stream":"{s}"}}]}}"#)
+            format!(
+                r#"{{"routes":[{{"event_type":"{t}","table":"{table}","delivery_stream":"{s}"}}]}}"#
+            )
         };
-        let err = |text: &str| RoutingTable::from_json(text, "r.json").unwrap_err().to_string();
+        let err = |text: &str| {
+            RoutingTable::from_json(text, "r.json")
+                .unwrap_err()
+                .to_string()
+        };
         assert!(err("{").contains("r.json is not valid"));
         assert!(err(r#"{"routes":[]}"#).contains("no routes"));
         assert!(err(&one("send", "push_sends", "s")).contains("event type `send`"));
-        assert!(err(&one("SEND", "push sends; drop table x", "s")).contains("table `push sends; drop table x`"));
+        assert!(err(&one("SEND", "push sends; drop table x", "s"))
+            .contains("table `push sends; drop table x`"));
         assert!(err(&one("SEND", "pushfeed_loads", "s")).contains("not a pushfeed table"));
         assert!(err(&one("SEND", "t", "a/b")).contains("delivery stream `a/b`"));
         assert!(err(r#"{"routes":[],"extra":1}"#).contains("unknown field"));

@@ -133,6 +133,9 @@ mod tests {
         assert_eq!(row["raw"]["body"]["variant_id"], 3);
         assert!(row.get("group_id").is_none());
         let tags: RowTags = serde_json::from_slice(&out).unwrap();
-        assert_eq!((tags.window, tags.batch_id, tags.event_id), ("2026-11-26T10:01Z", "b1", "e1"));
+        assert_eq!(
+            (tags.window, tags.batch_id, tags.event_id),
+            ("2026-11-26T10:01Z", "b1", "e1")
+        );
     }
 }

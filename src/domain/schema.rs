@@ -90,7 +90,12 @@ const OPEN_COLUMNS: &[Column] = &[
     Column::new("session_id", ColumnType::Id),
     Column::new("campaign_categories", ColumnType::Text),
 ];
-const REJECTION_COLUMNS: &[Column] = &[PUSH, GROUP, VARIANT, Column::new("reason", ColumnType::Text)];
+const REJECTION_COLUMNS: &[Column] = &[
+    PUSH,
+    GROUP,
+    VARIANT,
+    Column::new("reason", ColumnType::Text),
+];
 const CONTROL_COLUMNS: &[Column] = &[PUSH, GROUP];
 
 const COMMON: &[Column] = &[

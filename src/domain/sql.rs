@@ -145,7 +145,11 @@ pub struct LoadParams<'a> {
 /// A row already in the table is only replaced by a copy of the same event that arrived earlier,
 /// so the table holds the first-arrived copy of each event whatever order windows are (re)loaded
 /// in, and re-running a window changes nothing.
-pub fn load_statements(p: &LoadParams<'_>, dialect: Dialect, s3: Option<&S3Copy>) -> Vec<Statement> {
+pub fn load_statements(
+    p: &LoadParams<'_>,
+    dialect: Dialect,
+    s3: Option<&S3Copy>,
+) -> Vec<Statement> {
     let t = &p.route.table;
     let cols: Vec<&str> = p
         .route
@@ -156,10 +160,16 @@ pub fn load_statements(p: &LoadParams<'_>, dialect: Dialect, s3: Option<&S3Copy>
         .map(|c| c.name)
         .collect();
     let list = cols.join(", ");
-    let s_list = cols.iter().map(|c| format!("s.{c}")).collect::<Vec<_>>().join(", ");
+    let s_list = cols
+        .iter()
+        .map(|c| format!("s.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let temp = |name: &str, rest: &str| match dialect {
         Dialect::Redshift => format!("CREATE TEMP TABLE {name} {rest}"),
-        Dialect::Postgres if rest.starts_with('(') => format!("CREATE TEMP TABLE {name} {rest} ON COMMIT DROP"),
+        Dialect::Postgres if rest.starts_with('(') => {
+            format!("CREATE TEMP TABLE {name} {rest} ON COMMIT DROP")
+        }
         Dialect::Postgres => format!("CREATE TEMP TABLE {name} ON COMMIT DROP {rest}"),
     };
     let mut out = Vec::new();
@@ -195,7 +205,13 @@ pub fn load_statements(p: &LoadParams<'_>, dialect: Dialect, s3: Option<&S3Copy>
         }
     }
     // A Firehose object can hold records of another execution of the same window.
-    push(Role::OtherBatches, format!("DELETE FROM pf_stage WHERE batch_id <> {}", literal(p.batch.as_str())));
+    push(
+        Role::OtherBatches,
+        format!(
+            "DELETE FROM pf_stage WHERE batch_id <> {}",
+            literal(p.batch.as_str())
+        ),
+    );
     push(
         Role::Distinct,
         temp(
@@ -212,7 +228,10 @@ pub fn load_statements(p: &LoadParams<'_>, dialect: Dialect, s3: Option<&S3Copy>
             &format!("AS SELECT s.event_id FROM pf_batch s JOIN {t} x ON x.event_id = s.event_id WHERE s.arrived_at < x.arrived_at"),
         ),
     );
-    push(Role::Replace, format!("DELETE FROM {t} USING pf_replaced r WHERE {t}.event_id = r.event_id"));
+    push(
+        Role::Replace,
+        format!("DELETE FROM {t} USING pf_replaced r WHERE {t}.event_id = r.event_id"),
+    );
     push(
         Role::Setup,
         temp(
@@ -220,14 +239,17 @@ pub fn load_statements(p: &LoadParams<'_>, dialect: Dialect, s3: Option<&S3Copy>
             &format!("AS SELECT {s_list} FROM pf_batch s WHERE NOT EXISTS (SELECT 1 FROM {t} x WHERE x.event_id = s.event_id)"),
         ),
     );
-    push(Role::Insert, format!("INSERT INTO {t} ({list}) SELECT {list} FROM pf_new"));
+    push(
+        Role::Insert,
+        format!("INSERT INTO {t} ({list}) SELECT {list} FROM pf_new"),
+    );
     push(
         Role::Ledger,
         format!(
             "INSERT INTO {LEDGER_TABLE} (window_start, event_type, table_name, batch_id, object_count, rows_staged, rows_inserted, rows_replaced, execution) \
-             SELECT {}, {}, {}, {}, {}, (SELECT COUNT(*) FROM pf_stage), \
+             SELECT CAST({} AS TIMESTAMPTZ), {}, {}, {}, {}, (SELECT COUNT(*) FROM pf_stage), \
              (SELECT COUNT(*) FROM pf_new) - (SELECT COUNT(*) FROM pf_replaced), (SELECT COUNT(*) FROM pf_replaced), {}",
-            format!("CAST({} AS TIMESTAMPTZ)", literal(&p.window.start_rfc3339())),
+            literal(&p.window.start_rfc3339()),
             literal(&p.route.event_type),
             literal(t),
             literal(p.batch.as_str()),
@@ -257,12 +279,18 @@ mod tests {
 
     /// Compares with a checked-in snapshot; `UPDATE_SNAPSHOTS=1` rewrites it.
     fn snapshot(name: &str, text: &str) {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/domain/snapshots").join(name);
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("src/domain/snapshots")
+            .join(name);
         if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
             std::fs::write(&path, text).unwrap();
         }
-        let want = std::fs::read_to_string(&path).unwrap_or_else(|_| panic!("missing snapshot {name}: run with UPDATE_SNAPSHOTS=1"));
-        assert_eq!(text, want, "snapshot {name} differs; run with UPDATE_SNAPSHOTS=1 if the change is intended");
+        let want = std::fs::read_to_string(&path)
+            .unwrap_or_else(|_| panic!("missing snapshot {name}: run with UPDATE_SNAPSHOTS=1"));
+        assert_eq!(
+            text, want,
+            "snapshot {name} differs; run with UPDATE_SNAPSHOTS=1 if the change is intended"
+        );
     }
 
     fn params_sql(dialect: Dialect, s3: Option<&S3Copy>) -> String {
@@ -284,8 +312,14 @@ mod tests {
     #[test]
     fn ddl_snapshots() {
         let routes = RoutingTable::default_routes();
-        snapshot("schema.redshift.sql", &(schema(routes.routes(), Dialect::Redshift).join(";\n\n") + ";\n"));
-        snapshot("schema.postgres.sql", &(schema(routes.routes(), Dialect::Postgres).join(";\n\n") + ";\n"));
+        snapshot(
+            "schema.redshift.sql",
+            &(schema(routes.routes(), Dialect::Redshift).join(";\n\n") + ";\n"),
+        );
+        snapshot(
+            "schema.postgres.sql",
+            &(schema(routes.routes(), Dialect::Postgres).join(";\n\n") + ";\n"),
+        );
     }
 
     #[test]
@@ -296,17 +330,31 @@ mod tests {
             iam_role: "arn:aws:iam::123456789012:role/pushfeed-copy".into(),
             gzip: true,
         };
-        snapshot("load.redshift.sql", &params_sql(Dialect::Redshift, Some(&s3)));
+        snapshot(
+            "load.redshift.sql",
+            &params_sql(Dialect::Redshift, Some(&s3)),
+        );
         snapshot("load.postgres.sql", &params_sql(Dialect::Postgres, None));
     }
 
     #[test]
     fn load_follows_the_design_order_and_escapes_literals() {
         let sql = params_sql(Dialect::Redshift, None);
-        let order = ["LOCK push_opens", "(LIKE push_opens)", "COPY", "batch_id <> ", "ROW_NUMBER()", "DELETE FROM push_opens USING", "INSERT INTO push_opens", "INSERT INTO pushfeed_loads"];
+        let order = [
+            "LOCK push_opens",
+            "(LIKE push_opens)",
+            "COPY",
+            "batch_id <> ",
+            "ROW_NUMBER()",
+            "DELETE FROM push_opens USING",
+            "INSERT INTO push_opens",
+            "INSERT INTO pushfeed_loads",
+        ];
         let mut at = 0;
         for needle in order {
-            let found = sql[at..].find(needle).unwrap_or_else(|| panic!("{needle} missing or out of order"));
+            let found = sql[at..]
+                .find(needle)
+                .unwrap_or_else(|| panic!("{needle} missing or out of order"));
             at += found;
         }
         assert!(sql.contains("'exec-o''brien'"));
@@ -319,14 +367,35 @@ mod tests {
         for route in RoutingTable::default_routes().routes() {
             let rs = create_table(route, Dialect::Redshift).join("\n");
             let pg = create_table(route, Dialect::Postgres).join("\n");
-            for col in ["event_id", "occurred_at", "processed_at", "arrived_at", "window_start", "channel_id", "device_type", "named_user_id", "raw", "batch_id", "loaded_at"] {
-                assert!(rs.contains(&format!("  {col} ")) && pg.contains(&format!("  {col} ")), "{col} in {}", route.table);
+            for col in [
+                "event_id",
+                "occurred_at",
+                "processed_at",
+                "arrived_at",
+                "window_start",
+                "channel_id",
+                "device_type",
+                "named_user_id",
+                "raw",
+                "batch_id",
+                "loaded_at",
+            ] {
+                assert!(
+                    rs.contains(&format!("  {col} ")) && pg.contains(&format!("  {col} ")),
+                    "{col} in {}",
+                    route.table
+                );
             }
             assert!(rs.contains("raw SUPER") && pg.contains("raw JSONB"));
             assert!(rs.contains("DISTKEY (channel_id)") && rs.contains("SORTKEY (occurred_at"));
         }
         let paths = jsonpaths(RoutingTable::default_routes().for_type("SEND").unwrap());
-        let list: Vec<&str> = paths["jsonpaths"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+        let list: Vec<&str> = paths["jsonpaths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
         assert_eq!(list.first(), Some(&"$['event_id']"));
         assert!(list.contains(&"$['variant_id']") && !list.contains(&"$['loaded_at']"));
     }

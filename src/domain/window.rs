@@ -118,7 +118,8 @@ impl FromStr for Window {
         if text.len() != 17 || !text.ends_with('Z') {
             return Err(bad());
         }
-        let naive = NaiveDateTime::parse_from_str(&text[..16], "%Y-%m-%dT%H:%M").map_err(|_| bad())?;
+        let naive =
+            NaiveDateTime::parse_from_str(&text[..16], "%Y-%m-%dT%H:%M").map_err(|_| bad())?;
         Ok(Window {
             start_ms: naive.and_utc().timestamp_millis(),
         })
@@ -219,7 +220,14 @@ mod tests {
     fn ranges_are_inclusive_and_ordered() {
         let all = Window::range_inclusive(w("2026-11-26T23:59Z"), w("2026-11-27T00:01Z")).unwrap();
         let names: Vec<String> = all.iter().map(|w| w.to_string()).collect();
-        assert_eq!(names, ["2026-11-26T23:59Z", "2026-11-27T00:00Z", "2026-11-27T00:01Z"]);
+        assert_eq!(
+            names,
+            [
+                "2026-11-26T23:59Z",
+                "2026-11-27T00:00Z",
+                "2026-11-27T00:01Z"
+            ]
+        );
         assert!(Window::range_inclusive(w("2026-11-27T00:01Z"), w("2026-11-27T00:00Z")).is_err());
     }
 

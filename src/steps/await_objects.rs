@@ -21,7 +21,10 @@ pub struct Delivered {
 
 /// Scans the type's window prefix. Firehose may deliver a record twice and may put another
 /// batch's records in the same object, so events are counted once each, by id, for this batch.
-pub async fn scan_delivered(store: &dyn ObjectStore, input: &BranchInput) -> Result<Delivered, StepError> {
+pub async fn scan_delivered(
+    store: &dyn ObjectStore,
+    input: &BranchInput,
+) -> Result<Delivered, StepError> {
     let prefix = ObjectKey::delivered_prefix(&input.event_type, input.window);
     let ctx = format!("window {}, {}", input.window, input.event_type);
     let listed = store
@@ -33,7 +36,9 @@ pub async fn scan_delivered(store: &dyn ObjectStore, input: &BranchInput) -> Res
     let mut objects = Vec::new();
     for meta in listed {
         match ObjectKey::parse(&meta.key) {
-            Ok(ObjectKey::Delivered { event_type, window, .. }) if event_type == input.event_type && window == input.window => {}
+            Ok(ObjectKey::Delivered {
+                event_type, window, ..
+            }) if event_type == input.event_type && window == input.window => {}
             _ => continue,
         }
         let bytes = store
@@ -44,14 +49,21 @@ pub async fn scan_delivered(store: &dyn ObjectStore, input: &BranchInput) -> Res
             let mut out = Vec::with_capacity(bytes.len() * 4);
             flate2::read::MultiGzDecoder::new(&bytes[..])
                 .read_to_end(&mut out)
-                .map_err(|e| StepError::InvalidInput(format!("{ctx}: delivered object {} is not gzip: {e}", meta.key)))?;
+                .map_err(|e| {
+                    StepError::InvalidInput(format!(
+                        "{ctx}: delivered object {} is not gzip: {e}",
+                        meta.key
+                    ))
+                })?;
             out
         } else {
             bytes
         };
         let mut mine = 0;
         for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let Ok(tags) = serde_json::from_slice::<RowTags>(line) else { continue };
+            let Ok(tags) = serde_json::from_slice::<RowTags>(line) else {
+                continue;
+            };
             if tags.batch_id != input.batch.as_str() {
                 continue;
             }
@@ -67,10 +79,17 @@ pub async fn scan_delivered(store: &dyn ObjectStore, input: &BranchInput) -> Res
             objects.push((meta.key, mine));
         }
     }
-    Ok(Delivered { objects, distinct: seen.len() as u64 })
+    Ok(Delivered {
+        objects,
+        distinct: seen.len() as u64,
+    })
 }
 
-pub async fn await_objects(store: &dyn ObjectStore, settings: &Settings, input: BranchInput) -> Result<AwaitOutput, StepError> {
+pub async fn await_objects(
+    store: &dyn ObjectStore,
+    settings: &Settings,
+    input: BranchInput,
+) -> Result<AwaitOutput, StepError> {
     check_branch(settings, &input)?;
     let found = scan_delivered(store, &input).await?;
     let attempt = input.attempt + 1;

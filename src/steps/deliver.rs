@@ -7,7 +7,10 @@ use super::contract::{BranchInput, DeliverOutput};
 use super::error::StepError;
 use super::Settings;
 use crate::domain::keys::ObjectKey;
-use crate::ports::{Delivery, ObjectStore, DELIVERY_MAX_BATCH_BYTES as MAX_BATCH_BYTES, DELIVERY_MAX_BATCH_RECORDS as MAX_BATCH_RECORDS};
+use crate::ports::{
+    Delivery, ObjectStore, DELIVERY_MAX_BATCH_BYTES as MAX_BATCH_BYTES,
+    DELIVERY_MAX_BATCH_RECORDS as MAX_BATCH_RECORDS,
+};
 
 pub async fn deliver(
     store: &dyn ObjectStore,
@@ -22,7 +25,10 @@ pub async fn deliver(
         .await
         .map_err(|e| StepError::from_port(&format!("{ctx}: reading staging object"), e))?;
     // Firehose concatenates records as they are, so each keeps its newline.
-    let rows: Vec<&[u8]> = bytes.split_inclusive(|&b| b == b'\n').filter(|r| r.len() > 1).collect();
+    let rows: Vec<&[u8]> = bytes
+        .split_inclusive(|&b| b == b'\n')
+        .filter(|r| r.len() > 1)
+        .collect();
     if rows.len() as u64 != input.count {
         return Err(StepError::InvalidInput(format!(
             "{ctx}: staging object {} holds {} rows, but ReadWindow staged {}",
@@ -36,7 +42,10 @@ pub async fn deliver(
     while start < rows.len() {
         let mut end = start;
         let mut size = 0;
-        while end < rows.len() && end - start < MAX_BATCH_RECORDS && size + rows[end].len() <= MAX_BATCH_BYTES {
+        while end < rows.len()
+            && end - start < MAX_BATCH_RECORDS
+            && size + rows[end].len() <= MAX_BATCH_BYTES
+        {
             size += rows[end].len();
             end += 1;
         }
@@ -47,7 +56,12 @@ pub async fn deliver(
             let outcome = delivery
                 .put_batch(&input.delivery_stream, &pending)
                 .await
-                .map_err(|e| StepError::from_port(&format!("{ctx}: putting records into {}", input.delivery_stream), e))?;
+                .map_err(|e| {
+                    StepError::from_port(
+                        &format!("{ctx}: putting records into {}", input.delivery_stream),
+                        e,
+                    )
+                })?;
             let failed: Vec<&[u8]> = pending
                 .iter()
                 .zip(&outcome.failed)
@@ -59,7 +73,13 @@ pub async fn deliver(
             }
             attempt += 1;
             if attempt >= settings.deliver_attempts {
-                let codes: Vec<&str> = outcome.failed.iter().flatten().map(String::as_str).take(3).collect();
+                let codes: Vec<&str> = outcome
+                    .failed
+                    .iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .take(3)
+                    .collect();
                 return Err(StepError::Transient(format!(
                     "{ctx}: {} records still failed in {} after {attempt} attempts ({})",
                     failed.len(),
@@ -95,13 +115,20 @@ pub fn check_branch(settings: &Settings, input: &BranchInput) -> Result<(), Step
     if route.table != input.table || route.delivery_stream != input.delivery_stream {
         return Err(StepError::InvalidInput(format!(
             "window {}: {} routes to table {} through {}, not {} through {}",
-            input.window, input.event_type, route.table, route.delivery_stream, input.table, input.delivery_stream
+            input.window,
+            input.event_type,
+            route.table,
+            route.delivery_stream,
+            input.table,
+            input.delivery_stream
         )));
     }
     match ObjectKey::parse(&input.staging_key) {
-        Ok(ObjectKey::Staging { window, event_type, batch })
-            if window == input.window && event_type == input.event_type && batch == input.batch =>
-        {
+        Ok(ObjectKey::Staging {
+            window,
+            event_type,
+            batch,
+        }) if window == input.window && event_type == input.event_type && batch == input.batch => {
             Ok(())
         }
         _ => Err(StepError::InvalidInput(format!(

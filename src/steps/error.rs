@@ -34,7 +34,11 @@ pub enum StepError {
         attempts: u32,
     },
     #[error("window {window}: loading {table} failed: {message}")]
-    LoadFailed { window: Window, table: String, message: String },
+    LoadFailed {
+        window: Window,
+        table: String,
+        message: String,
+    },
 }
 
 impl StepError {
@@ -53,9 +57,10 @@ impl StepError {
         let text = format!("{context}: {e}");
         match e.kind {
             ErrorKind::Transient => StepError::Transient(text),
-            ErrorKind::NotFound | ErrorKind::AlreadyExists | ErrorKind::Permanent | ErrorKind::Trimmed => {
-                StepError::InvalidInput(text)
-            }
+            ErrorKind::NotFound
+            | ErrorKind::AlreadyExists
+            | ErrorKind::Permanent
+            | ErrorKind::Trimmed => StepError::InvalidInput(text),
         }
     }
 }

@@ -10,9 +10,17 @@ use crate::domain::keys::ObjectKey;
 use crate::domain::sql::{jsonpaths, load_statements, LoadParams, S3Copy};
 use crate::ports::{ErrorKind, LoadJob, ObjectStore, Warehouse};
 
-pub async fn load(store: &dyn ObjectStore, warehouse: &dyn Warehouse, settings: &Settings, input: BranchInput) -> Result<LoadOutput, StepError> {
+pub async fn load(
+    store: &dyn ObjectStore,
+    warehouse: &dyn Warehouse,
+    settings: &Settings,
+    input: BranchInput,
+) -> Result<LoadOutput, StepError> {
     check_branch(settings, &input)?;
-    let route = settings.routes.for_type(&input.event_type).expect("check_branch found the route");
+    let route = settings
+        .routes
+        .for_type(&input.event_type)
+        .expect("check_branch found the route");
     let ctx = format!("window {}, {}", input.window, input.event_type);
     let found = scan_delivered(store, &input).await?;
     if found.distinct < input.count {
@@ -26,17 +34,27 @@ pub async fn load(store: &dyn ObjectStore, warehouse: &dyn Warehouse, settings: 
         });
     }
     let objects: Vec<String> = found.objects.iter().map(|(k, _)| k.clone()).collect();
-    let manifest_key = ObjectKey::manifest(input.window, &input.event_type, &input.batch).to_string();
+    let manifest_key =
+        ObjectKey::manifest(input.window, &input.event_type, &input.batch).to_string();
     let manifest = serde_json::json!({
         "entries": objects.iter().map(|k| serde_json::json!({"url": store.url(k), "mandatory": true})).collect::<Vec<_>>()
     });
     store
-        .put(&manifest_key, serde_json::to_vec_pretty(&manifest).expect("json"))
+        .put(
+            &manifest_key,
+            serde_json::to_vec_pretty(&manifest).expect("json"),
+        )
         .await
         .map_err(|e| StepError::from_port(&format!("{ctx}: writing manifest"), e))?;
-    let jsonpaths_key = ObjectKey::Jsonpaths { table: route.table.clone() }.to_string();
+    let jsonpaths_key = ObjectKey::Jsonpaths {
+        table: route.table.clone(),
+    }
+    .to_string();
     store
-        .put(&jsonpaths_key, serde_json::to_vec_pretty(&jsonpaths(route)).expect("json"))
+        .put(
+            &jsonpaths_key,
+            serde_json::to_vec_pretty(&jsonpaths(route)).expect("json"),
+        )
         .await
         .map_err(|e| StepError::from_port(&format!("{ctx}: writing jsonpaths"), e))?;
 
@@ -60,7 +78,9 @@ pub async fn load(store: &dyn ObjectStore, warehouse: &dyn Warehouse, settings: 
         objects: objects.clone(),
     };
     let counts = warehouse.load(&job).await.map_err(|e| match e.kind {
-        ErrorKind::Transient => StepError::Transient(format!("{ctx}: loading {}: {e}", route.table)),
+        ErrorKind::Transient => {
+            StepError::Transient(format!("{ctx}: loading {}: {e}", route.table))
+        }
         _ => StepError::LoadFailed {
             window: input.window,
             table: route.table.clone(),

@@ -30,7 +30,10 @@ pub fn failure_message(f: &Failure) -> Message {
         Some(t) => format!("{} ({t})", f.state),
         None => f.state.clone(),
     };
-    let mut subject = format!("pushfeed: window {} failed in {what}: {}", f.window, f.error);
+    let mut subject = format!(
+        "pushfeed: window {} failed in {what}: {}",
+        f.window, f.error
+    );
     if subject.chars().count() > MAX_SUBJECT {
         subject = subject.chars().take(MAX_SUBJECT - 3).collect::<String>() + "...";
     }
@@ -55,7 +58,11 @@ pub fn failure_message(f: &Failure) -> Message {
     if let Some(t) = &f.event_type {
         attributes.insert("event_type".to_string(), t.clone());
     }
-    Message { subject, body, attributes }
+    Message {
+        subject,
+        body,
+        attributes,
+    }
 }
 
 #[cfg(test)]
@@ -71,17 +78,28 @@ mod tests {
             error: "Pushfeed.LoadFailed".into(),
             cause: "relation \"push_opens\" does not exist".into(),
             execution: "arn:aws:states:eu-west-2:1:execution:pushfeed:x".into(),
-            console_url: Some("https://console.aws.amazon.com/states/home#/executions/details/x".into()),
+            console_url: Some(
+                "https://console.aws.amazon.com/states/home#/executions/details/x".into(),
+            ),
             rerun: "pushfeed run --window 2026-11-26T10:01Z".into(),
         };
         let m = failure_message(&f);
         assert!(m.subject.contains("2026-11-26T10:01Z") && m.subject.contains("Load (OPEN)"));
         assert!(m.subject.len() < 100);
-        for part in ["Pushfeed.LoadFailed", "push_opens", "execution:pushfeed:x", "Console: https://", "pushfeed run --window 2026-11-26T10:01Z"] {
+        for part in [
+            "Pushfeed.LoadFailed",
+            "push_opens",
+            "execution:pushfeed:x",
+            "Console: https://",
+            "pushfeed run --window 2026-11-26T10:01Z",
+        ] {
             assert!(m.body.contains(part), "{part} missing from {}", m.body);
         }
         assert_eq!(m.attributes["event_type"], "OPEN");
-        let long = Failure { error: "E".repeat(300), ..f };
+        let long = Failure {
+            error: "E".repeat(300),
+            ..f
+        };
         let m = failure_message(&long);
         assert!(m.subject.chars().count() <= MAX_SUBJECT && m.subject.ends_with("..."));
     }

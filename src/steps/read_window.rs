@@ -22,7 +22,9 @@ use crate::domain::record::{inflate, is_binary, is_blank, lines};
 use crate::domain::rejection::Rejection;
 use crate::domain::row::{write_row, RowContext};
 use crate::domain::window::{format_timestamp_ms, Window};
-use crate::ports::{Clock, ErrorKind, ObjectStore, ObjectWriter, PortError, StartingPosition, Stream, StreamRecord};
+use crate::ports::{
+    Clock, ErrorKind, ObjectStore, ObjectWriter, PortError, StartingPosition, Stream, StreamRecord,
+};
 
 /// Writers flush to the store once their buffer holds this much.
 const CHUNK: usize = 1 << 20;
@@ -88,7 +90,12 @@ struct Sink {
 
 impl Sink {
     fn new(key: String) -> Sink {
-        Sink { key, buf: Vec::new(), writer: None, count: 0 }
+        Sink {
+            key,
+            buf: Vec::new(),
+            writer: None,
+            count: 0,
+        }
     }
 
     async fn flush_if_full(&mut self, store: &dyn ObjectStore) -> Result<(), PortError> {
@@ -139,7 +146,12 @@ struct WindowWriter<'s> {
 }
 
 impl<'s> WindowWriter<'s> {
-    fn new(store: &'s dyn ObjectStore, settings: &'s Settings, window: Window, batch: BatchId) -> WindowWriter<'s> {
+    fn new(
+        store: &'s dyn ObjectStore,
+        settings: &'s Settings,
+        window: Window,
+        batch: BatchId,
+    ) -> WindowWriter<'s> {
         WindowWriter {
             store,
             settings,
@@ -148,8 +160,20 @@ impl<'s> WindowWriter<'s> {
             raw: GzEncoder::new(Vec::new(), Compression::fast()),
             raw_sink: Sink::new(ObjectKey::raw(window, &batch).to_string()),
             staging: BTreeMap::new(),
-            rejected: Sink::new(ObjectKey::Rejected { window, batch: batch.clone() }.to_string()),
-            unrouted: Sink::new(ObjectKey::Unrouted { window, batch: batch.clone() }.to_string()),
+            rejected: Sink::new(
+                ObjectKey::Rejected {
+                    window,
+                    batch: batch.clone(),
+                }
+                .to_string(),
+            ),
+            unrouted: Sink::new(
+                ObjectKey::Unrouted {
+                    window,
+                    batch: batch.clone(),
+                }
+                .to_string(),
+            ),
             batch,
             seen: HashSet::new(),
             hasher: std::collections::hash_map::RandomState::new(),
@@ -172,11 +196,14 @@ impl<'s> WindowWriter<'s> {
     async fn record(&mut self, shard: &str, r: &StreamRecord) -> Result<(), PortError> {
         self.stats.records += 1;
         self.stats.bytes += r.data.len() as u64;
-        let range = self.ranges.entry(shard.to_string()).or_insert_with(|| ShardRange {
-            first_sequence: r.sequence_number.clone(),
-            last_sequence: r.sequence_number.clone(),
-            records: 0,
-        });
+        let range = self
+            .ranges
+            .entry(shard.to_string())
+            .or_insert_with(|| ShardRange {
+                first_sequence: r.sequence_number.clone(),
+                last_sequence: r.sequence_number.clone(),
+                records: 0,
+            });
         range.last_sequence = r.sequence_number.clone();
         range.records += 1;
 
@@ -205,11 +232,15 @@ impl<'s> WindowWriter<'s> {
         };
         if is_blank(&payload) {
             self.stats.events += 1;
-            return self.reject(shard, r, &arrived_at, 0, Rejection::Empty, &r.data).await;
+            return self
+                .reject(shard, r, &arrived_at, 0, Rejection::Empty, &r.data)
+                .await;
         }
         if is_binary(&payload) {
             self.stats.events += 1;
-            return self.reject(shard, r, &arrived_at, 0, Rejection::NotUtf8, &r.data).await;
+            return self
+                .reject(shard, r, &arrived_at, 0, Rejection::NotUtf8, &r.data)
+                .await;
         }
         let (window_start, batch) = (self.window_start.clone(), self.batch.clone());
         let ctx = RowContext {
@@ -223,14 +254,16 @@ impl<'s> WindowWriter<'s> {
             let text = match std::str::from_utf8(line) {
                 Ok(t) => t,
                 Err(_) => {
-                    self.reject(shard, r, &arrived_at, line_no, Rejection::NotUtf8, line).await?;
+                    self.reject(shard, r, &arrived_at, line_no, Rejection::NotUtf8, line)
+                        .await?;
                     continue;
                 }
             };
             let event = match parse_event(text, r.arrival_ms, limits) {
                 Ok(e) => e,
                 Err(reason) => {
-                    self.reject(shard, r, &arrived_at, line_no, reason, line).await?;
+                    self.reject(shard, r, &arrived_at, line_no, reason, line)
+                        .await?;
                     continue;
                 }
             };
@@ -240,9 +273,15 @@ impl<'s> WindowWriter<'s> {
             }
             match self.settings.routes.for_type(&event.event_type) {
                 Some(route) => {
-                    let sink = self.staging.entry(route.event_type.clone()).or_insert_with(|| {
-                        Sink::new(ObjectKey::staging(ctx.window, &route.event_type, ctx.batch).to_string())
-                    });
+                    let sink = self
+                        .staging
+                        .entry(route.event_type.clone())
+                        .or_insert_with(|| {
+                            Sink::new(
+                                ObjectKey::staging(ctx.window, &route.event_type, ctx.batch)
+                                    .to_string(),
+                            )
+                        });
                     write_row(&mut sink.buf, &event, &ctx);
                     sink.count += 1;
                     sink.flush_if_full(self.store).await?;
@@ -297,18 +336,35 @@ impl<'s> WindowWriter<'s> {
         self.rejected.flush_if_full(self.store).await
     }
 
-    async fn finish(mut self, execution: Option<String>) -> Result<(ReadWindowOutput, Checkpoint), PortError> {
-        let raw_tail = std::mem::replace(&mut self.raw, GzEncoder::new(Vec::new(), Compression::fast()))
-            .finish()
-            .expect("writing to memory");
+    async fn finish(
+        mut self,
+        execution: Option<String>,
+    ) -> Result<(ReadWindowOutput, Checkpoint), PortError> {
+        let raw_tail = std::mem::replace(
+            &mut self.raw,
+            GzEncoder::new(Vec::new(), Compression::fast()),
+        )
+        .finish()
+        .expect("writing to memory");
         self.raw_sink.buf.extend_from_slice(&raw_tail);
         self.raw_sink.count = self.stats.records.max(1);
-        let raw_key = self.raw_sink.finish(self.store).await?.expect("the archive is always written");
+        let raw_key = self
+            .raw_sink
+            .finish(self.store)
+            .await?
+            .expect("the archive is always written");
         let mut routes = Vec::new();
         for (event_type, sink) in std::mem::take(&mut self.staging) {
             let count = sink.count;
-            let route = self.settings.routes.for_type(&event_type).expect("staged types are routed");
-            let staging_key = sink.finish(self.store).await?.expect("a staged type has rows");
+            let route = self
+                .settings
+                .routes
+                .for_type(&event_type)
+                .expect("staged types are routed");
+            let staging_key = sink
+                .finish(self.store)
+                .await?
+                .expect("a staged type has rows");
             routes.push(RouteBatch {
                 event_type,
                 table: route.table.clone(),
@@ -318,11 +374,29 @@ impl<'s> WindowWriter<'s> {
             });
         }
         // Branches in routing-file order, so histories read the same every minute.
-        routes.sort_by_key(|r| self.settings.routes.routes().iter().position(|x| x.event_type == r.event_type));
-        let rejected = Kept { count: self.rejected.count, key: None };
-        let unrouted = Kept { count: self.unrouted.count, key: None };
-        let rejected = Kept { key: self.rejected.finish(self.store).await?, ..rejected };
-        let unrouted = Kept { key: self.unrouted.finish(self.store).await?, ..unrouted };
+        routes.sort_by_key(|r| {
+            self.settings
+                .routes
+                .routes()
+                .iter()
+                .position(|x| x.event_type == r.event_type)
+        });
+        let rejected = Kept {
+            count: self.rejected.count,
+            key: None,
+        };
+        let unrouted = Kept {
+            count: self.unrouted.count,
+            key: None,
+        };
+        let rejected = Kept {
+            key: self.rejected.finish(self.store).await?,
+            ..rejected
+        };
+        let unrouted = Kept {
+            key: self.unrouted.finish(self.store).await?,
+            ..unrouted
+        };
         let checkpoint = Checkpoint {
             window: self.window,
             batch: self.batch.clone(),
@@ -339,7 +413,10 @@ impl<'s> WindowWriter<'s> {
             duplicates: self.duplicates,
             read: self.stats,
             raw_key,
-            checkpoint_key: ObjectKey::Checkpoint { window: self.window }.to_string(),
+            checkpoint_key: ObjectKey::Checkpoint {
+                window: self.window,
+            }
+            .to_string(),
         };
         Ok((output, checkpoint))
     }
@@ -396,7 +473,9 @@ pub async fn read_window(
     };
     match outcome {
         Ok(()) => {}
-        Err(e) if previous.is_some() && matches!(e.kind, ErrorKind::NotFound | ErrorKind::Trimmed) => {
+        Err(e)
+            if previous.is_some() && matches!(e.kind, ErrorKind::NotFound | ErrorKind::Trimmed) =>
+        {
             // The stream no longer holds the range: replay the first run's archive instead.
             let cp = previous.as_ref().expect("checked");
             writer = WindowWriter::new(store, settings, window, batch.clone());
@@ -428,14 +507,21 @@ pub async fn read_window(
 }
 
 /// A first read: every shard from AT_TIMESTAMP(start) to the first record at or after the end.
-async fn read_stream(stream: &dyn Stream, w: &mut WindowWriter<'_>, window: Window, settings: &Settings) -> Result<(), PortError> {
+async fn read_stream(
+    stream: &dyn Stream,
+    w: &mut WindowWriter<'_>,
+    window: Window,
+    settings: &Settings,
+) -> Result<(), PortError> {
     let mut shards = stream.list_shards().await?;
     shards.sort_by(|a, b| a.shard_id.cmp(&b.shard_id));
     w.stats.shards = shards.len() as u64;
     for shard in shards {
         let mut pos = StartingPosition::AtTimestamp(window.start_ms());
         'shard: loop {
-            let batch = stream.read(&shard.shard_id, &pos, settings.read_limit).await?;
+            let batch = stream
+                .read(&shard.shard_id, &pos, settings.read_limit)
+                .await?;
             for r in &batch.records {
                 if r.arrival_ms >= window.end_ms() {
                     break 'shard;
@@ -444,7 +530,9 @@ async fn read_stream(stream: &dyn Stream, w: &mut WindowWriter<'_>, window: Wind
             }
             // The window has settled, so the tip (or a closed shard's end) ends it too.
             match batch.next {
-                Some(next) if !batch.records.is_empty() || batch.millis_behind_latest > 0 => pos = next,
+                Some(next) if !batch.records.is_empty() || batch.millis_behind_latest > 0 => {
+                    pos = next
+                }
                 _ => break,
             }
         }
@@ -453,7 +541,11 @@ async fn read_stream(stream: &dyn Stream, w: &mut WindowWriter<'_>, window: Wind
 }
 
 /// A re-run: exactly the sequence ranges the first run recorded.
-async fn read_ranges(stream: &dyn Stream, w: &mut WindowWriter<'_>, cp: &Checkpoint) -> Result<(), PortError> {
+async fn read_ranges(
+    stream: &dyn Stream,
+    w: &mut WindowWriter<'_>,
+    cp: &Checkpoint,
+) -> Result<(), PortError> {
     w.stats.shards = cp.shards.len() as u64;
     for (shard, range) in &cp.shards {
         let mut pos = StartingPosition::AtSequenceNumber(range.first_sequence.clone());
@@ -474,7 +566,10 @@ async fn read_ranges(stream: &dyn Stream, w: &mut WindowWriter<'_>, cp: &Checkpo
                     return Err(PortError::new(
                         ErrorKind::Trimmed,
                         format!("re-reading {shard}"),
-                        format!("the stream ends before sequence number {}", range.last_sequence),
+                        format!(
+                            "the stream ends before sequence number {}",
+                            range.last_sequence
+                        ),
                     ))
                 }
             }
@@ -483,7 +578,11 @@ async fn read_ranges(stream: &dyn Stream, w: &mut WindowWriter<'_>, cp: &Checkpo
     Ok(())
 }
 
-async fn read_archive(store: &dyn ObjectStore, w: &mut WindowWriter<'_>, cp: &Checkpoint) -> Result<(), PortError> {
+async fn read_archive(
+    store: &dyn ObjectStore,
+    w: &mut WindowWriter<'_>,
+    cp: &Checkpoint,
+) -> Result<(), PortError> {
     let op = || format!("reading raw archive {}", cp.raw_key);
     let gz = store.get(&cp.raw_key).await?;
     let mut text = Vec::new();
@@ -491,7 +590,8 @@ async fn read_archive(store: &dyn ObjectStore, w: &mut WindowWriter<'_>, cp: &Ch
         .map_err(|e| PortError::permanent(op(), e))?;
     w.stats.shards = cp.shards.len() as u64;
     for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let a: ArchivedRecord = serde_json::from_slice(line).map_err(|e| PortError::permanent(op(), e))?;
+        let a: ArchivedRecord =
+            serde_json::from_slice(line).map_err(|e| PortError::permanent(op(), e))?;
         let data = base64::engine::general_purpose::STANDARD
             .decode(&a.data_base64)
             .map_err(|e| PortError::permanent(op(), e))?;

@@ -23,7 +23,10 @@ use crate::domain::routes::RoutingTable;
 use crate::domain::window::{now_ms, Window};
 use crate::ports::{Delivery, ObjectStore, PortError, PortResult, PutOutcome};
 
-use crate::ports::{DELIVERY_MAX_BATCH_BYTES as MAX_BATCH_BYTES, DELIVERY_MAX_BATCH_RECORDS as MAX_BATCH_RECORDS, DELIVERY_MAX_RECORD_BYTES as MAX_RECORD_BYTES};
+use crate::ports::{
+    DELIVERY_MAX_BATCH_BYTES as MAX_BATCH_BYTES, DELIVERY_MAX_BATCH_RECORDS as MAX_BATCH_RECORDS,
+    DELIVERY_MAX_RECORD_BYTES as MAX_RECORD_BYTES,
+};
 
 #[derive(Debug, Clone, Copy)]
 pub struct BufferHints {
@@ -55,21 +58,32 @@ pub struct LocalFirehose {
 static OBJECT_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 impl LocalFirehose {
-    pub fn new(dir: impl Into<PathBuf>, store: Arc<dyn ObjectStore>, routes: RoutingTable, hints: BufferHints) -> LocalFirehose {
-        LocalFirehose { dir: dir.into(), store, routes, hints }
+    pub fn new(
+        dir: impl Into<PathBuf>,
+        store: Arc<dyn ObjectStore>,
+        routes: RoutingTable,
+        hints: BufferHints,
+    ) -> LocalFirehose {
+        LocalFirehose {
+            dir: dir.into(),
+            store,
+            routes,
+            hints,
+        }
     }
 
     fn stream_dir(&self, stream: &str) -> PathBuf {
         self.dir.join(stream)
     }
 
-
     /// Flushes every buffer that is due, or every buffer when `force` is set. Returns the number
     /// of objects written.
     pub async fn flush(&self, force: bool) -> PortResult<usize> {
         let mut written = 0;
         for route in self.routes.routes() {
-            written += self.flush_stream(&route.delivery_stream, &route.event_type, force).await?;
+            written += self
+                .flush_stream(&route.delivery_stream, &route.event_type, force)
+                .await?;
         }
         Ok(written)
     }
@@ -87,20 +101,34 @@ impl LocalFirehose {
         };
         let mut written = 0;
         for path in claimed {
-            let bytes = tokio::fs::read(&path).await.map_err(|e| PortError::io(op(), e))?;
+            let bytes = tokio::fs::read(&path)
+                .await
+                .map_err(|e| PortError::io(op(), e))?;
             written += self.write_objects(stream, event_type, &bytes).await?;
-            tokio::fs::remove_file(&path).await.map_err(|e| PortError::io(op(), e))?;
+            tokio::fs::remove_file(&path)
+                .await
+                .map_err(|e| PortError::io(op(), e))?;
         }
         Ok(written)
     }
 
-    async fn write_objects(&self, stream: &str, event_type: &str, buffer: &[u8]) -> PortResult<usize> {
+    async fn write_objects(
+        &self,
+        stream: &str,
+        event_type: &str,
+        buffer: &[u8],
+    ) -> PortResult<usize> {
         let mut partitions: BTreeMap<Option<Window>, Vec<u8>> = BTreeMap::new();
         let mut rest = buffer.get(8..).unwrap_or_default();
         while rest.len() >= 4 {
             let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
-            let Some(record) = rest.get(4..4 + len) else { break };
-            partitions.entry(partition_of(record)).or_default().extend_from_slice(record);
+            let Some(record) = rest.get(4..4 + len) else {
+                break;
+            };
+            partitions
+                .entry(partition_of(record))
+                .or_default()
+                .extend_from_slice(record);
             rest = &rest[4 + len..];
         }
         let stamp = now_ms();
@@ -129,7 +157,10 @@ impl LocalFirehose {
     }
 
     /// Flushes due buffers until `stop` resolves, then once more for everything.
-    pub async fn run_flusher(self: Arc<Self>, mut stop: tokio::sync::watch::Receiver<bool>) -> PortResult<()> {
+    pub async fn run_flusher(
+        self: Arc<Self>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> PortResult<()> {
         let tick = (self.hints.interval / 4).max(Duration::from_millis(10));
         loop {
             tokio::select! {
@@ -145,7 +176,10 @@ impl LocalFirehose {
 /// starts with the time of its first record, which decides when it is due.
 fn append_buffer(dir: &std::path::Path, records: &[Vec<u8>]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut file = OpenOptions::new().create(true).append(true).open(dir.join("buffer"))?;
+    let mut file = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join("buffer"))?;
     file.lock()?;
     let mut out = Vec::with_capacity(records.iter().map(|r| r.len() + 4).sum::<usize>() + 8);
     if file.metadata()?.len() == 0 {
@@ -160,7 +194,11 @@ fn append_buffer(dir: &std::path::Path, records: &[Vec<u8>]) -> std::io::Result<
 
 /// Renames the due buffer (if any) to a claimed file and returns every claimed file, including
 /// ones left by a crashed flush.
-fn claim_due(dir: &std::path::Path, hints: BufferHints, force: bool) -> std::io::Result<Vec<PathBuf>> {
+fn claim_due(
+    dir: &std::path::Path,
+    hints: BufferHints,
+    force: bool,
+) -> std::io::Result<Vec<PathBuf>> {
     let buffer = dir.join("buffer");
     if let Ok(file) = OpenOptions::new().read(true).write(true).open(&buffer) {
         file.lock()?;
@@ -174,14 +212,21 @@ fn claim_due(dir: &std::path::Path, hints: BufferHints, force: bool) -> std::io:
         };
         if due {
             let n = OBJECT_COUNTER.fetch_add(1, Ordering::Relaxed);
-            std::fs::rename(&buffer, dir.join(format!("claimed-{}-{}-{n}", now_ms(), std::process::id())))?;
+            std::fs::rename(
+                &buffer,
+                dir.join(format!("claimed-{}-{}-{n}", now_ms(), std::process::id())),
+            )?;
         }
     }
     let mut claimed: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(Result::ok)
             .map(|e| e.path())
-            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with("claimed-")))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("claimed-"))
+            })
             .collect(),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(e) => return Err(e),
@@ -198,7 +243,11 @@ fn partition_of(record: &[u8]) -> Option<Window> {
         window: std::borrow::Cow<'a, str>,
     }
     let line = record.strip_suffix(b"\n").unwrap_or(record);
-    serde_json::from_slice::<Tag>(line).ok()?.window.parse().ok()
+    serde_json::from_slice::<Tag>(line)
+        .ok()?
+        .window
+        .parse()
+        .ok()
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
@@ -210,23 +259,37 @@ fn gzip(bytes: &[u8]) -> Vec<u8> {
 #[async_trait]
 impl Delivery for LocalFirehose {
     async fn put_batch(&self, stream: &str, records: &[&[u8]]) -> PortResult<PutOutcome> {
-        let op = || format!("putting {} records into local delivery stream {stream}", records.len());
+        let op = || {
+            format!(
+                "putting {} records into local delivery stream {stream}",
+                records.len()
+            )
+        };
         if self.routes.for_stream(stream).is_none() {
-            return Err(PortError::not_found(op(), "no route names this delivery stream"));
+            return Err(PortError::not_found(
+                op(),
+                "no route names this delivery stream",
+            ));
         }
         let total: usize = records.iter().map(|r| r.len()).sum();
         if records.len() > MAX_BATCH_RECORDS || total > MAX_BATCH_BYTES {
-            return Err(PortError::permanent(op(), "a batch takes at most 500 records and 4 MiB"));
+            return Err(PortError::permanent(
+                op(),
+                "a batch takes at most 500 records and 4 MiB",
+            ));
         }
         if let Some(i) = records.iter().position(|r| r.len() > MAX_RECORD_BYTES) {
-            return Err(PortError::permanent(op(), format!("record {i} is over 1,000 KiB")));
+            return Err(PortError::permanent(
+                op(),
+                format!("record {i} is over 1,000 KiB"),
+            ));
         }
         let dir = self.stream_dir(stream);
         let owned: Vec<Vec<u8>> = records.iter().map(|r| r.to_vec()).collect();
         tokio::task::spawn_blocking(move || append_buffer(&dir, &owned))
-        .await
-        .map_err(|e| PortError::permanent(op(), e))?
-        .map_err(|e| PortError::io(op(), e))?;
+            .await
+            .map_err(|e| PortError::permanent(op(), e))?
+            .map_err(|e| PortError::io(op(), e))?;
         Ok(PutOutcome {
             failed: vec![None; records.len()],
         })

@@ -33,7 +33,9 @@ impl LocalObjectStore {
     pub fn path_of(&self, key: &str) -> PortResult<PathBuf> {
         let valid = !key.is_empty()
             && !key.starts_with('/')
-            && key.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != ".." && !seg.starts_with(".tmp"));
+            && key.split('/').all(|seg| {
+                !seg.is_empty() && seg != "." && seg != ".." && !seg.starts_with(".tmp")
+            });
         if !valid {
             return Err(PortError::permanent(
                 format!("using object key `{key}`"),
@@ -45,7 +47,9 @@ impl LocalObjectStore {
 
     fn temp_path(&self) -> PathBuf {
         let n = TEMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-        self.root.join(".tmp").join(format!("{}-{n}", std::process::id()))
+        self.root
+            .join(".tmp")
+            .join(format!("{}-{n}", std::process::id()))
     }
 
     async fn write_temp(&self, bytes: &[u8]) -> PortResult<PathBuf> {
@@ -89,9 +93,11 @@ impl ObjectStore for LocalObjectStore {
         let linked = tokio::fs::hard_link(&temp, &path).await;
         let _ = tokio::fs::remove_file(&temp).await;
         linked.map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => {
-                PortError::new(ErrorKind::AlreadyExists, format!("creating object {key}"), "it already exists")
-            }
+            std::io::ErrorKind::AlreadyExists => PortError::new(
+                ErrorKind::AlreadyExists,
+                format!("creating object {key}"),
+                "it already exists",
+            ),
             _ => PortError::io(format!("creating object {key}"), e),
         })
     }
@@ -109,7 +115,11 @@ impl ObjectStore for LocalObjectStore {
             Some(i) => &prefix[..i],
             None => "",
         };
-        let start = if dir_part.is_empty() { self.root.clone() } else { self.path_of(dir_part)? };
+        let start = if dir_part.is_empty() {
+            self.root.clone()
+        } else {
+            self.path_of(dir_part)?
+        };
         let root = self.root.clone();
         let prefix = prefix.to_string();
         tokio::task::spawn_blocking(move || -> PortResult<Vec<ObjectMeta>> {
@@ -122,20 +132,31 @@ impl ObjectStore for LocalObjectStore {
                     Err(e) => return Err(PortError::io(format!("listing {}", dir.display()), e)),
                 };
                 for entry in entries {
-                    let entry = entry.map_err(|e| PortError::io(format!("listing {}", dir.display()), e))?;
+                    let entry = entry
+                        .map_err(|e| PortError::io(format!("listing {}", dir.display()), e))?;
                     let path = entry.path();
-                    let Ok(rel) = path.strip_prefix(&root) else { continue };
+                    let Ok(rel) = path.strip_prefix(&root) else {
+                        continue;
+                    };
                     let key = rel.to_string_lossy().to_string();
                     if key.starts_with(".tmp") {
                         continue;
                     }
-                    let meta = entry.metadata().map_err(|e| PortError::io(format!("listing {key}"), e))?;
+                    let meta = entry
+                        .metadata()
+                        .map_err(|e| PortError::io(format!("listing {key}"), e))?;
                     if meta.is_dir() {
-                        if prefix.starts_with(&format!("{key}/")) || key.starts_with(&prefix) || prefix.is_empty() {
+                        if prefix.starts_with(&format!("{key}/"))
+                            || key.starts_with(&prefix)
+                            || prefix.is_empty()
+                        {
                             stack.push(path);
                         }
                     } else if key.starts_with(&prefix) {
-                        out.push(ObjectMeta { key, size: meta.len() });
+                        out.push(ObjectMeta {
+                            key,
+                            size: meta.len(),
+                        });
                     }
                 }
             }

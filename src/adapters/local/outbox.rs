@@ -19,7 +19,10 @@ static COUNTER: AtomicU64 = AtomicU64::new(0);
 impl LocalOutbox {
     /// `echo` prints each message's subject on stderr.
     pub fn new(dir: impl Into<PathBuf>, echo: bool) -> LocalOutbox {
-        LocalOutbox { dir: dir.into(), echo }
+        LocalOutbox {
+            dir: dir.into(),
+            echo,
+        }
     }
 
     /// Every message in the outbox, oldest first.
@@ -36,7 +39,8 @@ impl LocalOutbox {
             .iter()
             .map(|p| {
                 let bytes = std::fs::read(p).map_err(|e| PortError::io(op(), e))?;
-                serde_json::from_slice(&bytes).map_err(|e| PortError::permanent(format!("parsing {}", p.display()), e))
+                serde_json::from_slice(&bytes)
+                    .map_err(|e| PortError::permanent(format!("parsing {}", p.display()), e))
             })
             .collect()
     }
@@ -45,17 +49,29 @@ impl LocalOutbox {
 #[async_trait]
 impl Notifier for LocalOutbox {
     async fn publish(&self, message: &Message) -> PortResult<String> {
-        let id = format!("{:013}-{}-{}", now_ms(), std::process::id(), COUNTER.fetch_add(1, Ordering::Relaxed));
+        let id = format!(
+            "{:013}-{}-{}",
+            now_ms(),
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        );
         let op = || format!("writing message {id} to outbox {}", self.dir.display());
-        tokio::fs::create_dir_all(&self.dir).await.map_err(|e| PortError::io(op(), e))?;
+        tokio::fs::create_dir_all(&self.dir)
+            .await
+            .map_err(|e| PortError::io(op(), e))?;
         let tmp = self.dir.join(format!(".{id}.tmp"));
         let body = serde_json::to_vec_pretty(message).expect("a message serializes");
-        tokio::fs::write(&tmp, body).await.map_err(|e| PortError::io(op(), e))?;
+        tokio::fs::write(&tmp, body)
+            .await
+            .map_err(|e| PortError::io(op(), e))?;
         tokio::fs::rename(&tmp, self.dir.join(format!("{id}.json")))
             .await
             .map_err(|e| PortError::io(op(), e))?;
         if self.echo {
-            eprintln!("pushfeed: notification sent to the outbox: {}", message.subject);
+            eprintln!(
+                "pushfeed: notification sent to the outbox: {}",
+                message.subject
+            );
         }
         Ok(id)
     }

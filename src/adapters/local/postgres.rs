@@ -11,7 +11,9 @@ use tokio::sync::Mutex;
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 use crate::domain::sql::{Dialect, Role};
-use crate::ports::{ErrorKind, LoadCounts, LoadJob, ObjectStore, PortError, PortResult, QueryResult, Warehouse};
+use crate::ports::{
+    ErrorKind, LoadCounts, LoadJob, ObjectStore, PortError, PortResult, QueryResult, Warehouse,
+};
 
 pub struct PostgresWarehouse {
     client: Mutex<Client>,
@@ -30,7 +32,9 @@ pub fn classify(operation: impl Into<String>, e: tokio_postgres::Error) -> PortE
     let kind = match e.code().map(|c| c.code()) {
         // serialization_failure, deadlock_detected, lock_not_available, query_canceled (timeouts),
         // admin_shutdown, too_many_connections, cannot_connect_now
-        Some("40001" | "40P01" | "55P03" | "57014" | "57P01" | "53300" | "57P03") => ErrorKind::Transient,
+        Some("40001" | "40P01" | "55P03" | "57014" | "57P01" | "53300" | "57P03") => {
+            ErrorKind::Transient
+        }
         Some(c) if c.starts_with("08") => ErrorKind::Transient,
         Some(_) => ErrorKind::Permanent,
         None if e.is_closed() => ErrorKind::Transient,
@@ -45,7 +49,10 @@ pub fn classify(operation: impl Into<String>, e: tokio_postgres::Error) -> PortE
 
 impl PostgresWarehouse {
     /// Connects with a libpq-style connection string (URL or key=value).
-    pub async fn connect(conninfo: &str, store: Arc<dyn ObjectStore>) -> PortResult<PostgresWarehouse> {
+    pub async fn connect(
+        conninfo: &str,
+        store: Arc<dyn ObjectStore>,
+    ) -> PortResult<PostgresWarehouse> {
         let (client, connection) = tokio_postgres::connect(conninfo, NoTls)
             .await
             .map_err(|e| classify("connecting to PostgreSQL", e))?;
@@ -62,9 +69,18 @@ impl PostgresWarehouse {
     /// Streams the delivered objects into the COPY, one line per row. COPY's text format treats
     /// backslash as an escape, so JSON's own backslashes are doubled; JSON text has no raw tabs
     /// or newlines inside a line.
-    async fn copy_objects(&self, tx: &tokio_postgres::Transaction<'_>, sql: &str, objects: &[String], table: &str) -> PortResult<u64> {
+    async fn copy_objects(
+        &self,
+        tx: &tokio_postgres::Transaction<'_>,
+        sql: &str,
+        objects: &[String],
+        table: &str,
+    ) -> PortResult<u64> {
         let op = || format!("copying delivered objects into the stage of {table}");
-        let sink = tx.copy_in::<_, Bytes>(sql).await.map_err(|e| classify(op(), e))?;
+        let sink = tx
+            .copy_in::<_, Bytes>(sql)
+            .await
+            .map_err(|e| classify(op(), e))?;
         futures_util::pin_mut!(sink);
         for key in objects {
             let bytes = self.store.get(key).await?;
@@ -72,7 +88,9 @@ impl PostgresWarehouse {
                 let mut out = Vec::with_capacity(bytes.len() * 4);
                 flate2::read::MultiGzDecoder::new(&bytes[..])
                     .read_to_end(&mut out)
-                    .map_err(|e| PortError::permanent(format!("inflating delivered object {key}"), e))?;
+                    .map_err(|e| {
+                        PortError::permanent(format!("inflating delivered object {key}"), e)
+                    })?;
                 out
             } else {
                 bytes
@@ -87,7 +105,9 @@ impl PostgresWarehouse {
                 }
                 chunk.push(b'\n');
             }
-            sink.send(Bytes::from(chunk)).await.map_err(|e| classify(op(), e))?;
+            sink.send(Bytes::from(chunk))
+                .await
+                .map_err(|e| classify(op(), e))?;
         }
         sink.as_mut().finish().await.map_err(|e| classify(op(), e))
     }
@@ -114,14 +134,27 @@ impl Warehouse for PostgresWarehouse {
     async fn load(&self, job: &LoadJob) -> PortResult<LoadCounts> {
         let op = |what: &str| format!("loading {} ({what})", job.table);
         let mut client = self.client.lock().await;
-        let tx = client.transaction().await.map_err(|e| classify(op("begin"), e))?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| classify(op("begin"), e))?;
         let (mut copied, mut other, mut distinct, mut replaced, mut inserted) = (0, 0, 0, 0, 0);
         for st in &job.statements {
             match st.role {
-                Role::Copy => copied = self.copy_objects(&tx, &st.sql, &job.objects, &job.table).await?,
-                Role::Setup | Role::Ledger => tx.batch_execute(&st.sql).await.map_err(|e| classify(op(&st.sql), e))?,
+                Role::Copy => {
+                    copied = self
+                        .copy_objects(&tx, &st.sql, &job.objects, &job.table)
+                        .await?
+                }
+                Role::Setup | Role::Ledger => tx
+                    .batch_execute(&st.sql)
+                    .await
+                    .map_err(|e| classify(op(&st.sql), e))?,
                 role => {
-                    let n = tx.execute(&st.sql, &[]).await.map_err(|e| classify(op(&st.sql), e))?;
+                    let n = tx
+                        .execute(&st.sql, &[])
+                        .await
+                        .map_err(|e| classify(op(&st.sql), e))?;
                     match role {
                         Role::OtherBatches => other = n,
                         Role::Distinct => distinct = n,
@@ -142,7 +175,10 @@ impl Warehouse for PostgresWarehouse {
 
     async fn query(&self, sql: &str) -> PortResult<QueryResult> {
         let client = self.client.lock().await;
-        let messages = client.simple_query(sql).await.map_err(|e| classify("running the query", e))?;
+        let messages = client
+            .simple_query(sql)
+            .await
+            .map_err(|e| classify("running the query", e))?;
         let mut result = QueryResult::default();
         for m in messages {
             match m {
@@ -155,9 +191,14 @@ impl Warehouse for PostgresWarehouse {
                 }
                 SimpleQueryMessage::Row(row) => {
                     if result.columns.is_empty() {
-                        result.columns = row.columns().iter().map(|c| c.name().to_string()).collect();
+                        result.columns =
+                            row.columns().iter().map(|c| c.name().to_string()).collect();
                     }
-                    result.rows.push((0..row.len()).map(|i| row.get(i).map(str::to_string)).collect());
+                    result.rows.push(
+                        (0..row.len())
+                            .map(|i| row.get(i).map(str::to_string))
+                            .collect(),
+                    );
                 }
                 _ => {}
             }

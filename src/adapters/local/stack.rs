@@ -83,19 +83,32 @@ pub struct LocalStack {
     pub firehose: Arc<LocalFirehose>,
     pub warehouse: Arc<PostgresWarehouse>,
     pub outbox: Arc<LocalOutbox>,
-    flusher: Option<(tokio::sync::watch::Sender<bool>, tokio::task::JoinHandle<PortResult<()>>)>,
+    flusher: Option<(
+        tokio::sync::watch::Sender<bool>,
+        tokio::task::JoinHandle<PortResult<()>>,
+    )>,
     cluster_started: Option<PgCluster>,
 }
 
 impl LocalStack {
     /// Opens the stack: object store, Firehose stand-in (with its flusher running), warehouse
     /// (with the routes' tables created), outbox.
-    pub async fn start(home: Home, routes: &RoutingTable, database: Database, hints: BufferHints) -> PortResult<LocalStack> {
+    pub async fn start(
+        home: Home,
+        routes: &RoutingTable,
+        database: Database,
+        hints: BufferHints,
+    ) -> PortResult<LocalStack> {
         std::fs::create_dir_all(&home.root)
             .map_err(|e| PortError::io(format!("creating home {}", home.root.display()), e))?;
         let store = Arc::new(LocalObjectStore::new(home.bucket_dir(), "pushfeed-local"));
         let dyn_store: Arc<dyn ObjectStore> = store.clone();
-        let firehose = Arc::new(LocalFirehose::new(home.firehose_dir(), dyn_store.clone(), routes.clone(), hints));
+        let firehose = Arc::new(LocalFirehose::new(
+            home.firehose_dir(),
+            dyn_store.clone(),
+            routes.clone(),
+            hints,
+        ));
         let (conninfo, cluster_started) = match database {
             Database::Url(url) => (url, None),
             Database::Private => {
@@ -110,7 +123,10 @@ impl LocalStack {
                 return Err(e);
             }
         };
-        if let Err(e) = warehouse.apply_schema(&schema(routes.routes(), warehouse.dialect())).await {
+        if let Err(e) = warehouse
+            .apply_schema(&schema(routes.routes(), warehouse.dialect()))
+            .await
+        {
             stop_cluster(cluster_started).await;
             return Err(e);
         }
@@ -158,14 +174,15 @@ async fn stop_cluster(cluster: Option<PgCluster>) {
 pub async fn start_private(dir: &Path) -> PortResult<(String, Option<PgCluster>)> {
     let cluster = PgCluster::new(dir);
     let c = cluster.clone();
-    let started = tokio::task::spawn_blocking(move || -> Result<_, super::pg_cluster::ClusterError> {
-        let started = c.ensure_started()?;
-        c.ensure_database(DATABASE_NAME)?;
-        Ok(started)
-    })
-    .await
-    .map_err(|e| PortError::permanent("starting the private PostgreSQL", e))?
-    .map_err(|e| PortError::permanent("starting the private PostgreSQL", e))?;
+    let started =
+        tokio::task::spawn_blocking(move || -> Result<_, super::pg_cluster::ClusterError> {
+            let started = c.ensure_started()?;
+            c.ensure_database(DATABASE_NAME)?;
+            Ok(started)
+        })
+        .await
+        .map_err(|e| PortError::permanent("starting the private PostgreSQL", e))?
+        .map_err(|e| PortError::permanent("starting the private PostgreSQL", e))?;
     let conninfo = cluster.connection_string(DATABASE_NAME);
     Ok((conninfo, started.by_this_call().then_some(cluster)))
 }
@@ -173,7 +190,10 @@ pub async fn start_private(dir: &Path) -> PortResult<(String, Option<PgCluster>)
 /// The Firehose stand-in's buffering from the environment, for quick tests and demos.
 pub fn hints_from_env() -> BufferHints {
     let mut hints = BufferHints::default();
-    if let Some(ms) = std::env::var(env::FIREHOSE_INTERVAL_MS).ok().and_then(|v| v.parse().ok()) {
+    if let Some(ms) = std::env::var(env::FIREHOSE_INTERVAL_MS)
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         hints.interval = std::time::Duration::from_millis(ms);
     }
     hints

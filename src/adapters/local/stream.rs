@@ -15,7 +15,9 @@ use async_trait::async_trait;
 use md5::{Digest, Md5};
 use serde::{Deserialize, Serialize};
 
-use crate::ports::{ErrorKind, PortError, PortResult, ReadBatch, ShardInfo, StartingPosition, Stream, StreamRecord};
+use crate::ports::{
+    ErrorKind, PortError, PortResult, ReadBatch, ShardInfo, StartingPosition, Stream, StreamRecord,
+};
 
 const HEADER: usize = 16;
 const INDEX_ENTRY: u64 = 16;
@@ -63,7 +65,10 @@ fn sequence_number(offset: u64) -> String {
 
 fn parse_sequence(text: &str, shard: &str) -> PortResult<u64> {
     text.parse().map_err(|_| {
-        PortError::permanent(format!("reading {shard}"), format!("`{text}` is not a sequence number of this stream"))
+        PortError::permanent(
+            format!("reading {shard}"),
+            format!("`{text}` is not a sequence number of this stream"),
+        )
     })
 }
 
@@ -72,8 +77,8 @@ fn parse_sequence(text: &str, shard: &str) -> PortResult<u64> {
 pub fn shard_for_key(partition_key: &str, shards: u32) -> u32 {
     let digest = Md5::digest(partition_key.as_bytes());
     let hash = u128::from_be_bytes(digest.into());
-    let width = u128::MAX / u128::from(shards) + 1;
-    ((hash / width) as u32).min(shards - 1)
+    // hash * shards / 2^128, on the top 64 bits so the product cannot overflow.
+    (((hash >> 64) * u128::from(shards.max(1))) >> 64) as u32
 }
 
 impl LocalStream {
@@ -84,17 +89,27 @@ impl LocalStream {
         let op = || format!("opening local stream {}", dir.display());
         match std::fs::read(&meta_path) {
             Ok(bytes) => {
-                let meta: Meta = serde_json::from_slice(&bytes).map_err(|e| PortError::permanent(op(), e))?;
-                Ok(LocalStream { dir, shards: meta.shards })
+                let meta: Meta =
+                    serde_json::from_slice(&bytes).map_err(|e| PortError::permanent(op(), e))?;
+                Ok(LocalStream {
+                    dir,
+                    shards: meta.shards,
+                })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 if shards == 0 || shards > 1024 {
-                    return Err(PortError::permanent(op(), "a stream needs between 1 and 1024 shards"));
+                    return Err(PortError::permanent(
+                        op(),
+                        "a stream needs between 1 and 1024 shards",
+                    ));
                 }
                 std::fs::create_dir_all(&dir).map_err(|e| PortError::io(op(), e))?;
                 let tmp = dir.join("stream.json.tmp");
-                std::fs::write(&tmp, serde_json::to_vec(&Meta { shards }).expect("meta serializes"))
-                    .map_err(|e| PortError::io(op(), e))?;
+                std::fs::write(
+                    &tmp,
+                    serde_json::to_vec(&Meta { shards }).expect("meta serializes"),
+                )
+                .map_err(|e| PortError::io(op(), e))?;
                 std::fs::rename(&tmp, &meta_path).map_err(|e| PortError::io(op(), e))?;
                 Ok(LocalStream { dir, shards })
             }
@@ -128,9 +143,13 @@ impl LocalStream {
 
     /// Puts records, stamping arrival times; like PutRecords, but all-or-error per shard.
     pub fn put_records(&self, records: Vec<PutRecord>) -> PortResult<Vec<PutResult>> {
-        let mut by_shard: Vec<Vec<(usize, PutRecord)>> = (0..self.shards).map(|_| Vec::new()).collect();
+        let mut by_shard: Vec<Vec<(usize, PutRecord)>> =
+            (0..self.shards).map(|_| Vec::new()).collect();
         for (i, r) in records.into_iter().enumerate() {
-            if r.data.len() > MAX_RECORD_BYTES || r.partition_key.is_empty() || r.partition_key.len() > 256 {
+            if r.data.len() > MAX_RECORD_BYTES
+                || r.partition_key.is_empty()
+                || r.partition_key.len() > 256
+            {
                 return Err(PortError::permanent(
                     "putting a record",
                     format!(
@@ -159,7 +178,11 @@ impl LocalStream {
         Ok(results.into_iter().flatten().collect())
     }
 
-    fn append(&self, shard: u32, batch: Vec<(usize, PutRecord)>) -> PortResult<Vec<(usize, String)>> {
+    fn append(
+        &self,
+        shard: u32,
+        batch: Vec<(usize, PutRecord)>,
+    ) -> PortResult<Vec<(usize, String)>> {
         let op = || format!("appending to local {}", shard_id(shard));
         let mut log = OpenOptions::new()
             .create(true)
@@ -176,12 +199,17 @@ impl LocalStream {
             .open(self.index_path(shard))
             .map_err(|e| PortError::io(op(), e))?;
         // A crash between the log and index writes leaves a torn tail; the index is the truth.
-        let index_len = index.metadata().map_err(|e| PortError::io(op(), e))?.len() / INDEX_ENTRY * INDEX_ENTRY;
-        index.set_len(index_len).map_err(|e| PortError::io(op(), e))?;
+        let index_len =
+            index.metadata().map_err(|e| PortError::io(op(), e))?.len() / INDEX_ENTRY * INDEX_ENTRY;
+        index
+            .set_len(index_len)
+            .map_err(|e| PortError::io(op(), e))?;
         let mut last_arrival = if index_len == 0 {
             i64::MIN
         } else {
-            read_entry(&index, index_len / INDEX_ENTRY - 1).map_err(|e| PortError::io(op(), e))?.1
+            read_entry(&index, index_len / INDEX_ENTRY - 1)
+                .map_err(|e| PortError::io(op(), e))?
+                .1
         };
         let mut offset = log.metadata().map_err(|e| PortError::io(op(), e))?.len();
         let now = crate::domain::window::now_ms();
@@ -211,9 +239,13 @@ impl LocalStream {
             header[..4].copy_from_slice(&(pk.len() as u32).to_le_bytes());
             header[4..8].copy_from_slice(&(r.data.len() as u32).to_le_bytes());
             header[8..].copy_from_slice(&arrival.to_le_bytes());
-            log_out.write_all(&header).map_err(|e| PortError::io(op(), e))?;
+            log_out
+                .write_all(&header)
+                .map_err(|e| PortError::io(op(), e))?;
             log_out.write_all(pk).map_err(|e| PortError::io(op(), e))?;
-            log_out.write_all(&r.data).map_err(|e| PortError::io(op(), e))?;
+            log_out
+                .write_all(&r.data)
+                .map_err(|e| PortError::io(op(), e))?;
             index_out.extend_from_slice(&offset.to_le_bytes());
             index_out.extend_from_slice(&arrival.to_le_bytes());
             done.push((i, sequence_number(offset)));
@@ -221,17 +253,32 @@ impl LocalStream {
         }
         log_out.flush().map_err(|e| PortError::io(op(), e))?;
         drop(log_out);
-        index.write_all_at(&index_out, index_len).map_err(|e| PortError::io(op(), e))?;
+        index
+            .write_all_at(&index_out, index_len)
+            .map_err(|e| PortError::io(op(), e))?;
         // Dropping `log` releases the lock.
         Ok(done)
     }
 
-    fn read_sync(&self, shard_id_text: &str, from: &StartingPosition, limit: usize) -> PortResult<ReadBatch> {
+    fn read_sync(
+        &self,
+        shard_id_text: &str,
+        from: &StartingPosition,
+        limit: usize,
+    ) -> PortResult<ReadBatch> {
         let op = || format!("reading local {shard_id_text}");
         let shard = shard_index(shard_id_text)
             .filter(|s| *s < self.shards)
-            .ok_or_else(|| PortError::not_found(op(), format!("the stream has shards 0 to {}", self.shards - 1)))?;
-        let (index, log) = match (File::open(self.index_path(shard)), File::open(self.log_path(shard))) {
+            .ok_or_else(|| {
+                PortError::not_found(
+                    op(),
+                    format!("the stream has shards 0 to {}", self.shards - 1),
+                )
+            })?;
+        let (index, log) = match (
+            File::open(self.index_path(shard)),
+            File::open(self.log_path(shard)),
+        ) {
             (Ok(i), Ok(l)) => (i, l),
             _ => {
                 return Ok(ReadBatch {
@@ -268,7 +315,8 @@ impl LocalStream {
         for i in first..last {
             let (offset, arrival) = entry(i)?;
             let mut header = [0u8; HEADER];
-            log.read_exact_at(&mut header, offset).map_err(|e| PortError::io(op(), e))?;
+            log.read_exact_at(&mut header, offset)
+                .map_err(|e| PortError::io(op(), e))?;
             let pk_len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
             let data_len = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes")) as usize;
             let mut body = vec![0u8; pk_len + data_len];
@@ -335,7 +383,12 @@ impl Stream for LocalStream {
             .collect())
     }
 
-    async fn read(&self, shard_id: &str, from: &StartingPosition, limit: usize) -> PortResult<ReadBatch> {
+    async fn read(
+        &self,
+        shard_id: &str,
+        from: &StartingPosition,
+        limit: usize,
+    ) -> PortResult<ReadBatch> {
         let (me, shard, from) = (self.clone(), shard_id.to_string(), from.clone());
         tokio::task::spawn_blocking(move || me.read_sync(&shard, &from, limit))
             .await

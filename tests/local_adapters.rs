@@ -1,0 +1,298 @@
+//! The local adapters' behaviour: Kinesis semantics of the file-backed stream, the Firehose
+//! stand-in's partitioning and at-least-once flushing, the object store, and re-reading a window
+//! from its checkpoint or raw archive.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::TempHome;
+use pushfeed::adapters::local::firehose::{BufferHints, LocalFirehose};
+use pushfeed::adapters::local::object_store::LocalObjectStore;
+use pushfeed::adapters::local::stream::{shard_for_key, LocalStream, PutRecord};
+use pushfeed::domain::routes::RoutingTable;
+use pushfeed::domain::window::{parse_timestamp_ms, Window};
+use pushfeed::ports::{Delivery, ErrorKind, ObjectStore, StartingPosition, Stream};
+
+fn put(pk: &str, data: &str, at: i64) -> PutRecord {
+    PutRecord {
+        partition_key: pk.into(),
+        data: data.as_bytes().to_vec(),
+        arrival_ms: Some(at),
+    }
+}
+
+#[test]
+fn partition_keys_map_to_shards_by_md5_range() {
+    // md5("a") = 0cc175b9..., md5("b") = 92eb5ffe..., md5("c") = 4a8a08f0...; 4 shards split the
+    // 128-bit range in quarters.
+    assert_eq!(shard_for_key("a", 4), 0);
+    assert_eq!(shard_for_key("b", 4), 2);
+    assert_eq!(shard_for_key("c", 4), 1);
+    assert_eq!(shard_for_key("anything", 1), 0);
+}
+
+#[tokio::test]
+async fn stream_reads_have_kinesis_semantics() {
+    let home = TempHome::new();
+    let stream = LocalStream::open_or_create(home.path().join("s"), 1).unwrap();
+    let t0 = parse_timestamp_ms("2026-11-26T10:00:00Z").unwrap();
+    let puts: Vec<PutRecord> = (0..10)
+        .map(|i| put("k", &format!("r{i}"), t0 + i * 1000))
+        .collect();
+    let results = stream.put_records(puts).unwrap();
+    assert_eq!(results.len(), 10);
+    assert!(
+        results
+            .windows(2)
+            .all(|w| w[0].sequence_number < w[1].sequence_number),
+        "sequence numbers increase"
+    );
+    let shard = &results[0].shard_id;
+
+    let all = stream
+        .read(shard, &StartingPosition::TrimHorizon, 100)
+        .await
+        .unwrap();
+    assert_eq!(all.records.len(), 10);
+    assert_eq!(all.millis_behind_latest, 0);
+
+    let at = stream
+        .read(shard, &StartingPosition::AtTimestamp(t0 + 3500), 100)
+        .await
+        .unwrap();
+    assert_eq!(at.records[0].data, b"r4");
+    assert_eq!(at.records[0].arrival_ms, t0 + 4000);
+
+    let after = stream
+        .read(
+            shard,
+            &StartingPosition::AfterSequenceNumber(results[6].sequence_number.clone()),
+            2,
+        )
+        .await
+        .unwrap();
+    let got: Vec<&[u8]> = after.records.iter().map(|r| r.data.as_slice()).collect();
+    assert_eq!(got, [b"r7", b"r8"]);
+    assert!(after.millis_behind_latest > 0, "one record is still behind");
+    assert_eq!(
+        after.next,
+        Some(StartingPosition::AfterSequenceNumber(
+            results[8].sequence_number.clone()
+        ))
+    );
+
+    let exact = stream
+        .read(
+            shard,
+            &StartingPosition::AtSequenceNumber(results[2].sequence_number.clone()),
+            1,
+        )
+        .await
+        .unwrap();
+    assert_eq!(exact.records[0].data, b"r2");
+
+    let beyond = stream
+        .read(shard, &StartingPosition::AtTimestamp(t0 + 60_000), 10)
+        .await
+        .unwrap();
+    assert!(beyond.records.is_empty() && beyond.millis_behind_latest == 0);
+
+    let missing = stream
+        .read(
+            shard,
+            &StartingPosition::AtSequenceNumber("000000000000000000007".into()),
+            1,
+        )
+        .await;
+    assert_eq!(missing.unwrap_err().kind, ErrorKind::NotFound);
+    let unknown = stream
+        .read("shardId-000000000009", &StartingPosition::TrimHorizon, 1)
+        .await;
+    assert_eq!(unknown.unwrap_err().kind, ErrorKind::NotFound);
+
+    // Arrival times never go back within a shard.
+    let err = stream.put_records(vec![put("k", "late", t0)]).unwrap_err();
+    assert!(err.to_string().contains("never go back"), "{err}");
+}
+
+#[test]
+fn concurrent_writers_lose_nothing() {
+    let home = TempHome::new();
+    let dir = home.path().join("s");
+    LocalStream::open_or_create(&dir, 3).unwrap();
+    let writers: Vec<_> = (0..4)
+        .map(|w| {
+            let dir = dir.clone();
+            std::thread::spawn(move || {
+                let stream = LocalStream::open(&dir).unwrap();
+                for batch in 0..25 {
+                    let puts = (0..20)
+                        .map(|i| PutRecord {
+                            partition_key: format!("w{w}-b{batch}-{i}"),
+                            data: format!("{w}-{batch}-{i}").into_bytes(),
+                            arrival_ms: None,
+                        })
+                        .collect();
+                    stream.put_records(puts).unwrap();
+                }
+            })
+        })
+        .collect();
+    for w in writers {
+        w.join().unwrap();
+    }
+    let stream = LocalStream::open(&dir).unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    let mut seen = std::collections::HashSet::new();
+    for shard in 0..3 {
+        let id = format!("shardId-{shard:012}");
+        let batch = rt
+            .block_on(stream.read(&id, &StartingPosition::TrimHorizon, 10_000))
+            .unwrap();
+        assert!(batch
+            .records
+            .windows(2)
+            .all(|w| w[0].arrival_ms <= w[1].arrival_ms));
+        for r in batch.records {
+            assert!(seen.insert(r.data), "a record was stored twice");
+        }
+    }
+    assert_eq!(seen.len(), 4 * 25 * 20);
+}
+
+#[tokio::test]
+async fn object_store_is_atomic_and_refuses_escaping_keys() {
+    let home = TempHome::new();
+    let store = LocalObjectStore::new(home.path().join("s3"), "b");
+    store.put("a/x=1/one.json", b"1".to_vec()).await.unwrap();
+    store.put("a/x=1/two.json", b"22".to_vec()).await.unwrap();
+    store.put("a/y/three.json", b"333".to_vec()).await.unwrap();
+    let keys: Vec<String> = store
+        .list("a/x=1/")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.key)
+        .collect();
+    assert_eq!(keys, ["a/x=1/one.json", "a/x=1/two.json"]);
+    assert_eq!(store.list("a/").await.unwrap().len(), 3);
+    assert_eq!(store.list("a/x").await.unwrap().len(), 2);
+    assert!(store.list("nothing/").await.unwrap().is_empty());
+    assert_eq!(store.get("a/y/three.json").await.unwrap(), b"333");
+    assert_eq!(
+        store.get("a/none").await.unwrap_err().kind,
+        ErrorKind::NotFound
+    );
+    store
+        .put_if_absent("c/once", b"first".to_vec())
+        .await
+        .unwrap();
+    let again = store
+        .put_if_absent("c/once", b"second".to_vec())
+        .await
+        .unwrap_err();
+    assert_eq!(again.kind, ErrorKind::AlreadyExists);
+    assert_eq!(store.get("c/once").await.unwrap(), b"first");
+    for bad in ["../x", "/abs", "a//b", "a/./b", ""] {
+        assert!(store.put(bad, vec![]).await.is_err(), "{bad}");
+    }
+    let mut w = store.writer("big/object").await.unwrap();
+    w.write(b"part1-").await.unwrap();
+    assert!(
+        store.get("big/object").await.is_err(),
+        "nothing is visible before finish"
+    );
+    w.write(b"part2").await.unwrap();
+    let meta = w.finish().await.unwrap();
+    assert_eq!(meta.size, 11);
+    assert_eq!(store.get("big/object").await.unwrap(), b"part1-part2");
+    assert_eq!(store.url("k/1"), "s3://b/k/1");
+}
+
+#[tokio::test]
+async fn firehose_stand_in_partitions_by_window_and_flushes_at_least_once() {
+    let home = TempHome::new();
+    let store: Arc<dyn ObjectStore> = Arc::new(LocalObjectStore::new(home.path().join("s3"), "b"));
+    let hints = BufferHints {
+        gzip: true,
+        ..BufferHints::default()
+    };
+    let firehose = LocalFirehose::new(
+        home.path().join("fh"),
+        store.clone(),
+        RoutingTable::default_routes(),
+        hints,
+    );
+    let rows: Vec<&[u8]> = vec![
+        b"{\"window\":\"2026-11-26T10:01Z\",\"event_id\":\"a\"}\n",
+        b"{\"window\":\"2026-11-26T10:02Z\",\"event_id\":\"b\"}\n",
+        b"{\"event_id\":\"no window\"}\n",
+    ];
+    let out = firehose
+        .put_batch("pushfeed-push-sends", &rows)
+        .await
+        .unwrap();
+    assert_eq!(out.failed_count(), 0);
+    assert_eq!(firehose.flush(false).await.unwrap(), 0, "not due yet");
+    assert_eq!(firehose.flush(true).await.unwrap(), 3);
+    let w1 = store
+        .list("events/SEND/window=2026-11-26T10:01Z/")
+        .await
+        .unwrap();
+    assert_eq!(w1.len(), 1);
+    assert!(w1[0].key.ends_with(".ndjson.gz"));
+    let bytes = store.get(&w1[0].key).await.unwrap();
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut flate2::read::GzDecoder::new(&bytes[..]), &mut text)
+        .unwrap();
+    assert_eq!(
+        text,
+        "{\"window\":\"2026-11-26T10:01Z\",\"event_id\":\"a\"}\n"
+    );
+    assert_eq!(
+        store
+            .list("firehose-errors/pushfeed-push-sends/")
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // A flush that crashed after claiming its buffer is flushed again: duplicates, never loss.
+    firehose
+        .put_batch("pushfeed-push-sends", &rows[..1])
+        .await
+        .unwrap();
+    let dir = home.path().join("fh/pushfeed-push-sends");
+    std::fs::rename(dir.join("buffer"), dir.join("claimed-0-crashed")).unwrap();
+    assert_eq!(firehose.flush(false).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .list("events/SEND/window=2026-11-26T10:01Z/")
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    let unknown = firehose
+        .put_batch("no-such-stream", &rows)
+        .await
+        .unwrap_err();
+    assert_eq!(unknown.kind, ErrorKind::NotFound);
+    let too_many: Vec<&[u8]> = vec![b"{}\n"; 501];
+    assert!(firehose
+        .put_batch("pushfeed-push-sends", &too_many)
+        .await
+        .is_err());
+}
+
+#[test]
+fn window_names_survive_the_store_layout() {
+    let w: Window = "2026-11-26T10:01Z".parse().unwrap();
+    let key = pushfeed::domain::keys::ObjectKey::Checkpoint { window: w }.to_string();
+    assert_eq!(key, "checkpoints/window=2026-11-26T10:01Z.json");
+}
