@@ -1,30 +1,19 @@
 //! The generator's ground truth agrees with the validator: every record it labels malformed is
 //! rejected with exactly that reason, and every valid one parses into the events it names.
 
-use pushfeed::domain::event::{parse_event, Limits};
-use pushfeed::domain::record::{inflate, is_binary, is_blank, lines};
-use pushfeed::domain::rejection::Rejection;
+use pushfeed::domain::event::Limits;
+use pushfeed::domain::record::{for_each_item, Item};
 use pushfeed::generate::{generate, TrafficProfile, Truth};
 
 fn outcome(data: &[u8], arrival_ms: i64) -> Vec<Result<(String, String), String>> {
-    let limits = Limits::default();
-    let payload = match inflate(data, &limits) {
-        Ok(p) => p,
-        Err(r) => return vec![Err(r.code())],
-    };
-    if is_blank(&payload) {
-        return vec![Err(Rejection::Empty.code())];
-    }
-    if is_binary(&payload) {
-        return vec![Err(Rejection::NotUtf8.code())];
-    }
-    lines(&payload)
-        .map(|(_, line)| {
-            let text = std::str::from_utf8(line).map_err(|_| Rejection::NotUtf8.code())?;
-            let e = parse_event(text, arrival_ms, &limits).map_err(|r| r.code())?;
-            Ok((e.id.into_owned(), e.event_type.into_owned()))
+    let mut out = Vec::new();
+    for_each_item(data, arrival_ms, &Limits::default(), |item| {
+        out.push(match item {
+            Item::Event(e) => Ok((e.id.into_owned(), e.event_type.into_owned())),
+            Item::Rejected { reason, .. } => Err(reason.code()),
         })
-        .collect()
+    });
+    out
 }
 
 #[test]
@@ -43,16 +32,31 @@ fn labels_match_the_validator() {
         let got = outcome(&r.data, r.arrival_ms);
         match &r.truth {
             Truth::Valid { events } | Truth::Duplicate { events } => {
-                let want: Vec<Result<(String, String), String>> =
-                    events.iter().map(|e| Ok((e.id.clone(), e.event_type.clone()))).collect();
-                assert_eq!(got, want, "record {i}: {}", String::from_utf8_lossy(&r.data));
+                let want: Vec<Result<(String, String), String>> = events
+                    .iter()
+                    .map(|e| Ok((e.id.clone(), e.event_type.clone())))
+                    .collect();
+                assert_eq!(
+                    got,
+                    want,
+                    "record {i}: {}",
+                    String::from_utf8_lossy(&r.data)
+                );
                 valid += 1;
             }
             Truth::Malformed { reason } => {
-                assert_eq!(got, vec![Err(reason.to_string())], "record {i}: {}", String::from_utf8_lossy(&r.data));
+                assert_eq!(
+                    got,
+                    vec![Err(reason.to_string())],
+                    "record {i}: {}",
+                    String::from_utf8_lossy(&r.data)
+                );
                 malformed += 1;
             }
         }
     }
-    assert!(valid > 5_000 && malformed > 200, "valid {valid}, malformed {malformed}");
+    assert!(
+        valid > 5_000 && malformed > 200,
+        "valid {valid}, malformed {malformed}"
+    );
 }

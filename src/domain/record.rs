@@ -108,3 +108,64 @@ mod tests {
         assert!(!is_binary(b"[1]"));
     }
 }
+
+/// One item of a record: a valid event, or a rejected part with its reason and its bytes.
+#[derive(Debug)]
+// Each item is made and consumed at once; boxing the event would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
+pub enum Item<'a> {
+    Event(super::event::Event<'a>),
+    /// `line` counts from 1 within the record; 0 means the whole record.
+    Rejected {
+        line: usize,
+        reason: Rejection,
+        bytes: &'a [u8],
+    },
+}
+
+/// Splits a Kinesis record into its events and hands each, valid or not, to `f`. Every byte of
+/// the record reaches `f` as an event or a rejection, except blank lines between events.
+pub fn for_each_item(data: &[u8], arrival_ms: i64, limits: &Limits, mut f: impl FnMut(Item<'_>)) {
+    let payload = match inflate(data, limits) {
+        Ok(p) => p,
+        Err(reason) => {
+            return f(Item::Rejected {
+                line: 0,
+                reason,
+                bytes: data,
+            })
+        }
+    };
+    if is_blank(&payload) {
+        return f(Item::Rejected {
+            line: 0,
+            reason: Rejection::Empty,
+            bytes: data,
+        });
+    }
+    if is_binary(&payload) {
+        return f(Item::Rejected {
+            line: 0,
+            reason: Rejection::NotUtf8,
+            bytes: data,
+        });
+    }
+    for (line, bytes) in lines(&payload) {
+        let item = match std::str::from_utf8(bytes) {
+            Err(_) => Item::Rejected {
+                line,
+                reason: Rejection::NotUtf8,
+                bytes,
+            },
+            Ok(text) => match super::event::parse_event(text, arrival_ms, limits) {
+                Ok(event) => Item::Event(event),
+                Err(reason) => Item::Rejected {
+                    line,
+                    reason,
+                    bytes,
+                },
+            },
+        };
+        f(item);
+    }
+}

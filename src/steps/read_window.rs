@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 use super::contract::{Kept, ReadStats, ReadWindowInput, ReadWindowOutput, RouteBatch};
 use super::error::StepError;
 use super::Settings;
-use crate::domain::event::parse_event;
+use crate::domain::event::Event;
 use crate::domain::keys::{BatchId, ObjectKey};
-use crate::domain::record::{inflate, is_binary, is_blank, lines};
+use crate::domain::record::{for_each_item, Item};
 use crate::domain::rejection::Rejection;
 use crate::domain::row::{write_row, RowContext};
 use crate::domain::window::{format_timestamp_ms, Window};
@@ -222,26 +222,6 @@ impl<'s> WindowWriter<'s> {
         }
 
         let arrived_at = format_timestamp_ms(r.arrival_ms);
-        let limits = &self.settings.limits;
-        let payload = match inflate(&r.data, limits) {
-            Ok(p) => p,
-            Err(reason) => {
-                self.stats.events += 1;
-                return self.reject(shard, r, &arrived_at, 0, reason, &r.data).await;
-            }
-        };
-        if is_blank(&payload) {
-            self.stats.events += 1;
-            return self
-                .reject(shard, r, &arrived_at, 0, Rejection::Empty, &r.data)
-                .await;
-        }
-        if is_binary(&payload) {
-            self.stats.events += 1;
-            return self
-                .reject(shard, r, &arrived_at, 0, Rejection::NotUtf8, &r.data)
-                .await;
-        }
         let (window_start, batch) = (self.window_start.clone(), self.batch.clone());
         let ctx = RowContext {
             window: self.window,
@@ -249,66 +229,65 @@ impl<'s> WindowWriter<'s> {
             arrived_at: &arrived_at,
             batch: &batch,
         };
-        for (line_no, line) in lines(&payload) {
+        let limits = self.settings.limits;
+        for_each_item(&r.data, r.arrival_ms, &limits, |item| {
             self.stats.events += 1;
-            let text = match std::str::from_utf8(line) {
-                Ok(t) => t,
-                Err(_) => {
-                    self.reject(shard, r, &arrived_at, line_no, Rejection::NotUtf8, line)
-                        .await?;
-                    continue;
-                }
-            };
-            let event = match parse_event(text, r.arrival_ms, limits) {
-                Ok(e) => e,
-                Err(reason) => {
-                    self.reject(shard, r, &arrived_at, line_no, reason, line)
-                        .await?;
-                    continue;
-                }
-            };
-            if !self.seen.insert(self.id_digest(&event.id)) {
-                self.duplicates += 1;
-                continue;
+            match item {
+                Item::Rejected {
+                    line,
+                    reason,
+                    bytes,
+                } => self.reject(shard, r, &arrived_at, line, reason, bytes),
+                Item::Event(event) => self.event(shard, r, &ctx, &event),
             }
-            match self.settings.routes.for_type(&event.event_type) {
-                Some(route) => {
-                    let sink = self
-                        .staging
-                        .entry(route.event_type.clone())
-                        .or_insert_with(|| {
-                            Sink::new(
-                                ObjectKey::staging(ctx.window, &route.event_type, ctx.batch)
-                                    .to_string(),
-                            )
-                        });
-                    write_row(&mut sink.buf, &event, &ctx);
-                    sink.count += 1;
-                    sink.flush_if_full(self.store).await?;
-                }
-                None => {
-                    let header = UnroutedHeader {
-                        event_type: &event.event_type,
-                        event_id: &event.id,
-                        shard,
-                        sequence_number: &r.sequence_number,
-                        arrived_at: &arrived_at,
-                    };
-                    let buf = &mut self.unrouted.buf;
-                    serde_json::to_writer(&mut *buf, &header).expect("writing to memory");
-                    buf.pop();
-                    buf.extend_from_slice(b",\"event\":");
-                    buf.extend_from_slice(event.raw.as_bytes());
-                    buf.extend_from_slice(b"}\n");
-                    self.unrouted.count += 1;
-                    self.unrouted.flush_if_full(self.store).await?;
-                }
-            }
+        });
+        // Sinks flush between records, so events are handled without awaiting.
+        for sink in self.staging.values_mut() {
+            sink.flush_if_full(self.store).await?;
         }
-        Ok(())
+        self.rejected.flush_if_full(self.store).await?;
+        self.unrouted.flush_if_full(self.store).await
     }
 
-    async fn reject(
+    fn event(&mut self, shard: &str, r: &StreamRecord, ctx: &RowContext<'_>, event: &Event<'_>) {
+        if !self.seen.insert(self.id_digest(&event.id)) {
+            self.duplicates += 1;
+            return;
+        }
+        match self.settings.routes.for_type(&event.event_type) {
+            Some(route) => {
+                let sink = self
+                    .staging
+                    .entry(route.event_type.clone())
+                    .or_insert_with(|| {
+                        Sink::new(
+                            ObjectKey::staging(ctx.window, &route.event_type, ctx.batch)
+                                .to_string(),
+                        )
+                    });
+                write_row(&mut sink.buf, event, ctx);
+                sink.count += 1;
+            }
+            None => {
+                let header = UnroutedHeader {
+                    event_type: &event.event_type,
+                    event_id: &event.id,
+                    shard,
+                    sequence_number: &r.sequence_number,
+                    arrived_at: ctx.arrived_at,
+                };
+                let buf = &mut self.unrouted.buf;
+                serde_json::to_writer(&mut *buf, &header).expect("writing to memory");
+                buf.pop();
+                buf.extend_from_slice(b",\"event\":");
+                buf.extend_from_slice(event.raw.as_bytes());
+                buf.extend_from_slice(b"}\n");
+                self.unrouted.count += 1;
+            }
+        }
+    }
+
+    fn reject(
         &mut self,
         shard: &str,
         r: &StreamRecord,
@@ -316,7 +295,7 @@ impl<'s> WindowWriter<'s> {
         line: usize,
         reason: Rejection,
         bytes: &[u8],
-    ) -> Result<(), PortError> {
+    ) {
         let text = std::str::from_utf8(bytes).ok();
         let entry = RejectedLine {
             reason: reason.code(),
@@ -333,7 +312,6 @@ impl<'s> WindowWriter<'s> {
         serde_json::to_writer(&mut self.rejected.buf, &entry).expect("writing to memory");
         self.rejected.buf.push(b'\n');
         self.rejected.count += 1;
-        self.rejected.flush_if_full(self.store).await
     }
 
     async fn finish(
