@@ -14,8 +14,10 @@ use crate::adapters::local::stream::{LocalStream, PutRecord};
 use crate::domain::routes::RoutingTable;
 use crate::domain::window::{now_ms, parse_timestamp_ms, Window};
 use crate::generate::{generate, TrafficProfile};
+use std::sync::Arc;
+
+use crate::machine::{LocalPorts, LocalRunner, WindowRun, WindowSummary};
 use crate::ports::{QueryResult, Stream, SystemClock, Warehouse};
-use crate::runner::{run_window, Ports, WindowReport};
 use crate::steps::Settings;
 
 #[derive(Parser, Debug)]
@@ -91,6 +93,55 @@ enum Command {
         /// The SQL text.
         query: String,
     },
+    /// Re-run every window from one to another (both included), one execution each.
+    Replay {
+        #[arg(long)]
+        from: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// List recent executions of the local state machine.
+    Executions {
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Show an execution's history, like the Step Functions console.
+    History {
+        /// The execution's name (as `executions` lists it) or its file.
+        execution: String,
+    },
+    /// Run any state machine definition on the local executor.
+    States {
+        #[command(subcommand)]
+        command: StatesCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum StatesCommand {
+    /// Run a definition once and print {status, output, error, cause, history}.
+    Run {
+        /// The definition (Amazon States Language, JSON).
+        definition: PathBuf,
+        /// The execution input: JSON text, or @FILE.
+        #[arg(long, default_value = "{}")]
+        input: String,
+        /// Answer Task states from a Step Functions Local mock config file.
+        #[arg(long, requires_all = ["state_machine", "test_case"])]
+        mock_config: Option<PathBuf>,
+        /// The state machine's name in the mock config.
+        #[arg(long)]
+        state_machine: Option<String>,
+        /// The test case in the mock config.
+        #[arg(long)]
+        test_case: Option<String>,
+        /// Fill a `${KEY}` placeholder, like CloudFormation's DefinitionSubstitutions.
+        #[arg(long = "substitute", value_name = "KEY=VALUE")]
+        substitutions: Vec<String>,
+        /// Virtual clock: Wait states and retry backoff take no real time.
+        #[arg(long)]
+        fast: bool,
+    },
 }
 
 pub async fn main_with(cli: Cli) -> Result<()> {
@@ -142,26 +193,48 @@ pub async fn main_with(cli: Cli) -> Result<()> {
         }
         Command::Run { window } => {
             let window: Window = window.parse()?;
-            let stream = open_stream(&home)?;
-            let stack = start_stack(&home, &settings).await?;
-            let result = run_one(&stack, &stream, &settings, window, &cli.home).await;
-            stack.shutdown().await?;
-            let report = result?;
-            if cli.json {
-                println!("{}", serde_json::to_string_pretty(&report_json(&report))?);
-            } else {
-                print_report(&report);
-            }
-            if !report.adds_up() {
-                bail!("window {window} does not add up: some events are not accounted for");
-            }
-            Ok(())
+            let runs = run_windows(&home, &cli.home, &settings, &[window], "run", false).await?;
+            report_runs(&runs, cli.json, false)
         }
         Command::Demo {
             minutes,
             rate,
             seed,
         } => demo(&home, &cli.home, &settings, minutes, rate, seed, cli.json).await,
+        Command::Replay { from, to } => {
+            let windows = Window::range_inclusive(from.parse()?, to.parse()?)?;
+            if windows.len() > 24 * 60 {
+                bail!("--from {from} --to {to} spans {} windows; replay at most a day (1440) at a time", windows.len());
+            }
+            let runs = run_windows(&home, &cli.home, &settings, &windows, "replay", true).await?;
+            report_runs(&runs, cli.json, true)
+        }
+        Command::Executions { limit } => executions(&home, limit, cli.json),
+        Command::History { execution } => history(&home, &execution, cli.json),
+        Command::States {
+            command:
+                StatesCommand::Run {
+                    definition,
+                    input,
+                    mock_config,
+                    state_machine,
+                    test_case,
+                    substitutions,
+                    fast,
+                },
+        } => {
+            states_run(
+                &definition,
+                &input,
+                mock_config.as_deref(),
+                state_machine.as_deref(),
+                test_case.as_deref(),
+                &substitutions,
+                fast,
+                cli.json,
+            )
+            .await
+        }
         Command::Sql { query } => {
             let stack = start_stack(&home, &settings).await?;
             let result = stack.warehouse.query(&query).await;
@@ -191,39 +264,270 @@ async fn start_stack(home: &Home, settings: &Settings) -> Result<LocalStack> {
     .await?)
 }
 
-fn rerun_command(home_arg: &Path, window: Window) -> String {
-    let home = if home_arg == Path::new(stack::DEFAULT_HOME) {
-        String::new()
+/// The command a failure email tells a person to run, without its window flags.
+fn replay_command(home_arg: &Path) -> String {
+    if home_arg == Path::new(stack::DEFAULT_HOME) {
+        "pushfeed replay".to_string()
     } else {
-        format!(" --home {}", home_arg.display())
-    };
-    format!("pushfeed run --window {window}{home}")
+        format!("pushfeed replay --home {}", home_arg.display())
+    }
 }
 
-async fn run_one(
-    stack: &LocalStack,
-    stream: &dyn Stream,
-    settings: &Settings,
-    window: Window,
+/// Runs each window through the state machine on the local stack, one execution each.
+async fn run_windows(
+    home: &Home,
     home_arg: &Path,
-) -> Result<WindowReport> {
-    let ports = Ports {
+    settings: &Settings,
+    windows: &[Window],
+    kind: &str,
+    progress: bool,
+) -> Result<Vec<WindowRun>> {
+    let stream: Arc<dyn Stream> = Arc::new(open_stream(home)?);
+    let stack = start_stack(home, settings).await?;
+    let ports = LocalPorts {
         stream,
-        store: stack.store.as_ref(),
-        delivery: stack.firehose.as_ref(),
-        warehouse: stack.warehouse.as_ref(),
-        notifier: stack.outbox.as_ref(),
-        clock: &SystemClock,
+        store: stack.store.clone(),
+        delivery: stack.firehose.clone(),
+        warehouse: stack.warehouse.clone(),
+        notifier: stack.outbox.clone(),
+        clock: Arc::new(SystemClock),
     };
-    let poll = (stack::hints_from_env().interval / 2).max(Duration::from_millis(20));
-    Ok(run_window(
-        &ports,
-        settings,
-        window,
-        poll,
-        &rerun_command(home_arg, window),
-    )
-    .await?)
+    let runner = match LocalRunner::new(
+        ports,
+        settings.clone(),
+        &replay_command(home_arg),
+        home.executions_dir(),
+    ) {
+        Ok(r) => r,
+        Err(e) => {
+            let _ = stack.shutdown().await;
+            return Err(e.into());
+        }
+    };
+    let show = progress && windows.len() > 1 && std::io::stderr().is_terminal();
+    let mut runs = Vec::new();
+    for (i, &window) in windows.iter().enumerate() {
+        if show {
+            let done = i * 20 / windows.len();
+            eprint!(
+                "\r[{}{}] window {}/{} {window}",
+                "#".repeat(done),
+                " ".repeat(20 - done),
+                i + 1,
+                windows.len()
+            );
+        }
+        match runner.run(window, kind).await {
+            Ok(run) => runs.push(run),
+            Err(e) => {
+                let _ = stack.shutdown().await;
+                return Err(anyhow!(
+                    "cannot save the execution of window {window} under {}: {e}",
+                    home.executions_dir().display()
+                ));
+            }
+        }
+    }
+    if show {
+        eprintln!(
+            "\r[{}] {} windows done{}",
+            "#".repeat(20),
+            windows.len(),
+            " ".repeat(20)
+        );
+    }
+    stack.shutdown().await?;
+    Ok(runs)
+}
+
+/// Prints the runs and fails if any window failed or does not add up.
+fn report_runs(runs: &[WindowRun], json: bool, table: bool) -> Result<()> {
+    if json {
+        let all: Vec<Value> = runs.iter().map(run_json).collect();
+        let out = if all.len() == 1 && !table {
+            all.into_iter().next().expect("one")
+        } else {
+            Value::Array(all)
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else if table {
+        print_summaries(runs);
+    } else {
+        for r in runs {
+            print_run(r);
+        }
+    }
+    check_runs(runs)
+}
+
+/// Fails if any window failed or does not add up.
+fn check_runs(runs: &[WindowRun]) -> Result<()> {
+    let failed: Vec<&WindowRun> = runs.iter().filter(|r| !r.succeeded()).collect();
+    if let Some(first) = failed.first() {
+        bail!(
+            "{} of {} windows failed, first {} ({}): see `pushfeed history {}`; the failure message is in the outbox",
+            failed.len(),
+            runs.len(),
+            first.window,
+            first.execution.error.as_deref().unwrap_or("unknown error"),
+            first.execution.name
+        );
+    }
+    if let Some(bad) = runs
+        .iter()
+        .find(|r| r.summary.as_ref().is_some_and(|s| !s.adds_up()))
+    {
+        bail!(
+            "window {} does not add up: some events are not accounted for",
+            bad.window
+        );
+    }
+    Ok(())
+}
+
+fn run_json(r: &WindowRun) -> Value {
+    let mut v = json!({
+        "window": r.window,
+        "execution": r.execution.name,
+        "status": r.execution.status,
+        "state_transitions": r.execution.history.state_transitions(),
+    });
+    match &r.summary {
+        Some(s) => {
+            v["batch"] = json!(s.batch);
+            v["read"] = json!(s.read);
+            v["events"] = json!(s.read.events);
+            v["rejected"] = json!(s.rejected);
+            v["unrouted"] = json!(s.unrouted);
+            v["duplicates"] = json!(s.duplicates);
+            v["tables"] = s
+                .loads
+                .iter()
+                .map(|l| {
+                    json!({
+                        "event_type": l.event_type, "table": l.table, "staged": l.rows_staged,
+                        "inserted": l.rows_inserted, "replaced": l.rows_replaced, "unchanged": l.rows_unchanged,
+                        "loaded": l.rows_inserted + l.rows_replaced + l.rows_unchanged,
+                    })
+                })
+                .collect();
+            v["rows_loaded"] = json!(s.rows_loaded());
+            v["adds_up"] = json!(s.adds_up());
+        }
+        None => {
+            v["error"] = json!(r.execution.error);
+            v["cause"] = json!(r.execution.cause);
+        }
+    }
+    v
+}
+
+fn print_run(r: &WindowRun) {
+    let Some(s) = &r.summary else {
+        println!(
+            "window {}  execution {}  {:?}",
+            r.window, r.execution.name, r.execution.status
+        );
+        println!(
+            "  error  {}",
+            r.execution.error.as_deref().unwrap_or_default()
+        );
+        println!(
+            "  cause  {}",
+            r.execution.cause.as_deref().unwrap_or_default()
+        );
+        return;
+    };
+    println!(
+        "window {}  batch {}  execution {}",
+        r.window, s.batch, r.execution.name
+    );
+    println!(
+        "  read        {} records, {} events, {} bytes, {} shards (from {})",
+        s.read.records, s.read.events, s.read.bytes, s.read.shards, s.read.source
+    );
+    let key = |k: &Option<String>| k.as_deref().map(|k| format!("  {k}")).unwrap_or_default();
+    println!("  rejected    {}{}", s.rejected.count, key(&s.rejected.key));
+    println!("  unrouted    {}{}", s.unrouted.count, key(&s.unrouted.key));
+    println!("  duplicates  {} dropped", s.duplicates);
+    let rows: Vec<Vec<String>> = s
+        .loads
+        .iter()
+        .map(|l| {
+            vec![
+                l.table.clone(),
+                l.rows_inserted.to_string(),
+                l.rows_replaced.to_string(),
+                l.rows_unchanged.to_string(),
+                (l.rows_inserted + l.rows_replaced + l.rows_unchanged).to_string(),
+            ]
+        })
+        .collect();
+    print_table(
+        &["table", "new", "replaced", "already there", "loaded"],
+        &rows,
+        "  ",
+    );
+    println!(
+        "  adds up: {} ({} read = {} rejected + {} unrouted + {} duplicates + {} loaded); {} state transitions",
+        if s.adds_up() { "yes" } else { "NO" },
+        s.read.events,
+        s.rejected.count,
+        s.unrouted.count,
+        s.duplicates,
+        s.rows_loaded(),
+        r.execution.history.state_transitions()
+    );
+}
+
+/// One line per window, one column per routed type.
+fn print_summaries(runs: &[WindowRun]) {
+    let mut types: Vec<String> = Vec::new();
+    for s in runs.iter().filter_map(|r| r.summary.as_ref()) {
+        for l in &s.loads {
+            if !types.contains(&l.event_type) {
+                types.push(l.event_type.clone());
+            }
+        }
+    }
+    let mut headers = vec!["window", "status", "read", "rejected", "unrouted", "dups"];
+    headers.extend(types.iter().map(String::as_str));
+    headers.push("adds up");
+    let rows: Vec<Vec<String>> = runs
+        .iter()
+        .map(|r| {
+            let mut row = vec![
+                r.window.to_string(),
+                format!("{:?}", r.execution.status).to_lowercase(),
+            ];
+            match &r.summary {
+                Some(s) => {
+                    row.extend(
+                        [
+                            s.read.events,
+                            s.rejected.count,
+                            s.unrouted.count,
+                            s.duplicates,
+                        ]
+                        .map(|n| n.to_string()),
+                    );
+                    for t in &types {
+                        let n: u64 = s
+                            .loads
+                            .iter()
+                            .filter(|l| &l.event_type == t)
+                            .map(|l| l.rows_inserted + l.rows_replaced + l.rows_unchanged)
+                            .sum();
+                        row.push(n.to_string());
+                    }
+                    row.push(if s.adds_up() { "yes" } else { "NO" }.into());
+                }
+                None => row.push(r.execution.error.clone().unwrap_or_default()),
+            }
+            row
+        })
+        .collect();
+    print_table(&headers, &rows, "");
 }
 
 fn produce(home: &Home, file: &Path, at: Option<&str>, shards: u32, json: bool) -> Result<()> {
@@ -348,173 +652,42 @@ async fn demo(
         );
         tokio::time::sleep(Duration::from_millis(wait as u64)).await;
     }
-    let stream = open_stream(home)?;
-    let stack = start_stack(home, settings).await?;
-    let mut reports = Vec::new();
-    let progress = std::io::stderr().is_terminal();
-    for (i, &window) in windows.iter().enumerate() {
-        if progress {
-            let done = i * 20 / windows.len();
-            eprint!(
-                "\r[{}{}] window {}/{} {window}",
-                "#".repeat(done),
-                " ".repeat(20 - done),
-                i + 1,
-                windows.len()
-            );
-        }
-        match run_one(&stack, &stream, settings, window, home_arg).await {
-            Ok(r) => reports.push(r),
-            Err(e) => {
-                let _ = stack.shutdown().await;
-                return Err(e);
-            }
-        }
-    }
-    if progress {
-        eprintln!(
-            "\r[{}] {} windows done{}",
-            "#".repeat(20),
-            windows.len(),
-            " ".repeat(20)
-        );
-    }
-    stack.shutdown().await?;
+    let runs = run_windows(home, home_arg, settings, &windows, "demo", true).await?;
     if json {
-        println!(
-            "{}",
-            serde_json::to_string_pretty(&reports.iter().map(report_json).collect::<Vec<_>>())?
-        );
-    } else {
-        print_demo(&reports, settings, home_arg);
+        return report_runs(&runs, true, true);
     }
-    if let Some(bad) = reports.iter().find(|r| !r.adds_up()) {
-        bail!(
-            "window {} does not add up: some events are not accounted for",
-            bad.window
-        );
-    }
-    Ok(())
-}
-
-fn report_json(r: &WindowReport) -> Value {
-    json!({
-        "window": r.window,
-        "batch": r.read.batch,
-        "read": r.read.read,
-        "events": r.read.read.events,
-        "rejected": r.read.rejected,
-        "unrouted": r.read.unrouted,
-        "duplicates": r.read.duplicates,
-        "tables": r.loads.iter().map(|l| json!({
-            "event_type": l.event_type, "table": l.table, "staged": l.rows_staged,
-            "inserted": l.rows_inserted, "replaced": l.rows_replaced, "unchanged": l.rows_unchanged,
-            "loaded": l.rows_inserted + l.rows_replaced + l.rows_unchanged,
-        })).collect::<Vec<_>>(),
-        "rows_loaded": r.rows_loaded(),
-        "adds_up": r.adds_up(),
-    })
-}
-
-fn print_report(r: &WindowReport) {
-    let s = &r.read;
-    println!("window {}  batch {}", r.window, s.batch);
-    println!(
-        "  read        {} records, {} events, {} bytes, {} shards (from {})",
-        s.read.records, s.read.events, s.read.bytes, s.read.shards, s.read.source
-    );
-    println!(
-        "  rejected    {}{}",
-        s.rejected.count,
-        s.rejected
-            .key
-            .as_deref()
-            .map(|k| format!("  {k}"))
-            .unwrap_or_default()
-    );
-    println!(
-        "  unrouted    {}{}",
-        s.unrouted.count,
-        s.unrouted
-            .key
-            .as_deref()
-            .map(|k| format!("  {k}"))
-            .unwrap_or_default()
-    );
-    println!("  duplicates  {} dropped", s.duplicates);
-    let rows: Vec<Vec<String>> = r
-        .loads
-        .iter()
-        .map(|l| {
-            vec![
-                l.table.clone(),
-                l.rows_inserted.to_string(),
-                l.rows_replaced.to_string(),
-                l.rows_unchanged.to_string(),
-                (l.rows_inserted + l.rows_replaced + l.rows_unchanged).to_string(),
-            ]
-        })
-        .collect();
-    print_table(
-        &["table", "new", "replaced", "already there", "loaded"],
-        &rows,
-        "  ",
-    );
-    println!(
-        "  adds up: {} ({} read = {} rejected + {} unrouted + {} duplicates + {} loaded)",
-        if r.adds_up() { "yes" } else { "NO" },
-        s.read.events,
-        s.rejected.count,
-        s.unrouted.count,
-        s.duplicates,
-        r.rows_loaded()
-    );
-}
-
-fn print_demo(reports: &[WindowReport], settings: &Settings, home_arg: &Path) {
-    let types: Vec<&str> = settings
-        .routes
-        .routes()
-        .iter()
-        .map(|r| r.event_type.as_str())
-        .collect();
-    let mut headers = vec!["window", "read", "rejected", "unrouted", "dups"];
-    headers.extend(types.iter().copied());
-    headers.push("adds up");
-    let rows: Vec<Vec<String>> = reports
+    print_summaries(&runs);
+    let transitions: Vec<String> = runs
         .iter()
         .map(|r| {
-            let mut row = vec![
-                r.window.to_string(),
-                r.read.read.events.to_string(),
-                r.read.rejected.count.to_string(),
-                r.read.unrouted.count.to_string(),
-                r.read.duplicates.to_string(),
-            ];
-            for t in &types {
-                let n: u64 = r
-                    .loads
-                    .iter()
-                    .filter(|l| l.event_type == *t)
-                    .map(|l| l.rows_inserted + l.rows_replaced + l.rows_unchanged)
-                    .sum();
-                row.push(n.to_string());
-            }
-            row.push(if r.adds_up() { "yes" } else { "NO" }.into());
-            row
+            format!(
+                "{} for {} types",
+                r.execution.history.state_transitions(),
+                r.summary.as_ref().map_or(0, |s| s.loads.len())
+            )
         })
         .collect();
-    print_table(&headers, &rows, "");
-    let home = if home_arg == Path::new(stack::DEFAULT_HOME) {
+    println!("\nState transitions per window: {}", transitions.join(", "));
+    let home_flag = if home_arg == Path::new(stack::DEFAULT_HOME) {
         String::new()
     } else {
         format!(" --home {}", home_arg.display())
     };
     println!("\nWhere to look next:");
-    println!("  pushfeed sql{home} \"select device_type, count(*) from push_sends group by 1\"");
     println!(
-        "  pushfeed sql{home} \"select * from pushfeed_loads order by loaded_at desc limit 10\""
+        "  pushfeed{home_flag} sql \"select device_type, count(*) from push_sends group by 1\""
     );
+    println!("  pushfeed{home_flag} sql \"select * from pushfeed_loads order by loaded_at desc limit 10\"");
+    println!(
+        "  pushfeed{home_flag} executions                 the executions, like the console's list"
+    );
+    if let Some(r) = runs.first() {
+        println!(
+            "  pushfeed{home_flag} history {}   one execution's history",
+            r.execution.name
+        );
+        println!("  pushfeed{home_flag} replay --from {} --to {}   re-runs windows; the tables stay the same", r.window, current.previous());
+    }
     println!(
         "  {}/s3/rejected/    invalid records, each with its reason",
         home_arg.display()
@@ -523,16 +696,266 @@ fn print_demo(reports: &[WindowReport], settings: &Settings, home_arg: &Path) {
         "  {}/s3/unrouted/    valid events of types with no route",
         home_arg.display()
     );
-    println!(
-        "  {}/s3/raw/         every record as read",
-        home_arg.display()
-    );
-    if let Some(r) = reports.first() {
+    check_runs(&runs)
+}
+
+/// Every saved execution, newest first.
+fn load_executions(home: &Home) -> Result<Vec<asl::Execution>> {
+    let dir = home.executions_dir();
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(anyhow!("cannot list {}: {e}", dir.display())),
+    };
+    let mut all = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|x| x != "json")
+            || path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        {
+            continue;
+        }
+        let bytes =
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+        match serde_json::from_slice::<asl::Execution>(&bytes) {
+            Ok(e) => all.push(e),
+            Err(e) => eprintln!(
+                "pushfeed: skipping {}: not an execution record ({e})",
+                path.display()
+            ),
+        }
+    }
+    all.sort_by(|a, b| {
+        b.start_millis
+            .cmp(&a.start_millis)
+            .then_with(|| b.name.cmp(&a.name))
+    });
+    Ok(all)
+}
+
+fn executions(home: &Home, limit: usize, json: bool) -> Result<()> {
+    let all = load_executions(home)?;
+    let shown: Vec<&asl::Execution> = all.iter().take(limit).collect();
+    let summary = |e: &asl::Execution| -> Option<WindowSummary> {
+        e.output
+            .clone()
+            .and_then(|o| serde_json::from_value(o).ok())
+    };
+    if json {
+        let rows: Vec<Value> = shown
+            .iter()
+            .map(|e| {
+                let s = summary(e);
+                json!({
+                    "name": e.name, "status": e.status, "window": e.input.get("window"),
+                    "start": e.start_date, "stop": e.stop_date, "duration_ms": e.stop_millis - e.start_millis,
+                    "events": s.as_ref().map(|s| s.read.events), "rows_loaded": s.as_ref().map(|s| s.rows_loaded()),
+                    "error": e.error, "state_transitions": e.history.state_transitions(),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(());
+    }
+    if shown.is_empty() {
         println!(
-            "  {}    re-runs a window; the tables stay the same",
-            rerun_command(home_arg, r.window)
+            "no executions yet under {}: run `pushfeed run --window W` or `pushfeed demo`",
+            home.executions_dir().display()
+        );
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = shown
+        .iter()
+        .map(|e| {
+            let s = summary(e);
+            vec![
+                e.name.clone(),
+                format!("{:?}", e.status).to_uppercase(),
+                e.input
+                    .get("window")
+                    .and_then(Value::as_str)
+                    .unwrap_or("-")
+                    .to_string(),
+                e.start_date.clone(),
+                format!("{:.1} s", (e.stop_millis - e.start_millis) as f64 / 1000.0),
+                s.as_ref().map_or("-".into(), |s| s.read.events.to_string()),
+                s.as_ref()
+                    .map_or("-".into(), |s| s.rows_loaded().to_string()),
+                e.error.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    print_table(
+        &[
+            "name", "status", "window", "started", "duration", "events", "loaded", "error",
+        ],
+        &rows,
+        "",
+    );
+    if all.len() > shown.len() {
+        println!("({} of {}; --limit shows more)", shown.len(), all.len());
+    }
+    Ok(())
+}
+
+fn history(home: &Home, execution: &str, json: bool) -> Result<()> {
+    let name = execution.trim_end_matches(".json");
+    let path = if Path::new(execution).is_file() {
+        PathBuf::from(execution)
+    } else {
+        home.executions_dir().join(format!("{name}.json"))
+    };
+    let bytes = std::fs::read(&path).map_err(|_| {
+        anyhow!(
+            "no execution `{execution}` under {}: `pushfeed executions` lists them",
+            home.executions_dir().display()
+        )
+    })?;
+    let e: asl::Execution = serde_json::from_slice(&bytes)
+        .map_err(|err| anyhow!("{} is not an execution record: {err}", path.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&e.history.events)?);
+        return Ok(());
+    }
+    println!(
+        "{}  {:?}  {} → {}",
+        e.name, e.status, e.start_date, e.stop_date
+    );
+    let mut entered: std::collections::HashMap<String, i64> = std::collections::HashMap::new();
+    let rows: Vec<Vec<String>> = e
+        .history
+        .events
+        .iter()
+        .map(|ev| {
+            let detail = ev.detail();
+            let field = |k: &str| {
+                detail
+                    .and_then(|d| d.get(k))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let state = field("name");
+            let at = ev.millis().unwrap_or_default();
+            let duration = if ev.event_type.ends_with("StateEntered") {
+                entered.insert(state.clone(), at);
+                String::new()
+            } else if ev.event_type.ends_with("StateExited") {
+                entered
+                    .remove(&state)
+                    .map(|t| format!("{} ms", at - t))
+                    .unwrap_or_default()
+            } else {
+                String::new()
+            };
+            vec![
+                ev.id.to_string(),
+                ev.timestamp
+                    .get(11..23)
+                    .unwrap_or(&ev.timestamp)
+                    .to_string(),
+                ev.event_type.clone(),
+                state,
+                duration,
+                field("error"),
+            ]
+        })
+        .collect();
+    print_table(
+        &["id", "time", "event", "state", "duration", "error"],
+        &rows,
+        "",
+    );
+    if let (Some(err), Some(cause)) = (&e.error, &e.cause) {
+        println!("\nerror: {err}\ncause: {cause}");
+    }
+    println!("{} state transitions", e.history.state_transitions());
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn states_run(
+    definition: &Path,
+    input: &str,
+    mock_config: Option<&Path>,
+    state_machine: Option<&str>,
+    test_case: Option<&str>,
+    substitutions: &[String],
+    fast: bool,
+    json: bool,
+) -> Result<()> {
+    let text = std::fs::read_to_string(definition)
+        .with_context(|| format!("cannot read definition {}", definition.display()))?;
+    let mut values = std::collections::HashMap::new();
+    for s in substitutions {
+        let (k, v) = s
+            .split_once('=')
+            .ok_or_else(|| anyhow!("--substitute `{s}` must look like KEY=VALUE"))?;
+        values.insert(k.to_string(), v.to_string());
+    }
+    let text = asl::substitute(&text, &values).map_err(|asl::SubstituteError::Unfilled(names)| {
+        anyhow!("the definition has placeholders no --substitute fills: {}; add --substitute {}=VALUE", names.join(", "), names[0])
+    })?;
+    let def = asl::Definition::from_json(&text)
+        .map_err(|e| anyhow!("{} is not a valid definition: {e}", definition.display()))?;
+    let input_text = match input.strip_prefix('@') {
+        Some(file) => std::fs::read_to_string(file)
+            .with_context(|| format!("cannot read --input file {file}"))?,
+        None => input.to_string(),
+    };
+    let input: Value =
+        serde_json::from_str(&input_text).map_err(|e| anyhow!("--input is not JSON: {e}"))?;
+    let mut registry = asl::Registry::new();
+    let machine_name = state_machine.unwrap_or("local").to_string();
+    if let Some(path) = mock_config {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read --mock-config {}", path.display()))?;
+        let config = asl::MockConfig::from_json(&text)
+            .map_err(|e| anyhow!("--mock-config {}: {e}", path.display()))?;
+        let case = config
+            .test_case(&machine_name, test_case.unwrap_or_default())
+            .map_err(|e| anyhow!("--mock-config {}: {e}", path.display()))?;
+        registry = registry.mock(Arc::new(case));
+    }
+    let clock = if fast {
+        asl::Clock::virtual_now()
+    } else {
+        asl::Clock::Real
+    };
+    let options = asl::ExecutionOptions {
+        name: Some(format!("run-{}", now_ms())),
+        state_machine_name: machine_name,
+        ..asl::ExecutionOptions::default()
+    };
+    let e = asl::Executor::new(registry, clock)
+        .start(&def, input, options)
+        .await;
+    let out = json!({
+        "status": e.status, "output": e.output, "error": e.error, "cause": e.cause,
+        "history": e.history.events,
+    });
+    if json {
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("status: {:?}", e.status);
+        if let Some(o) = &e.output {
+            println!("output: {o}");
+        }
+        if let (Some(err), Some(cause)) = (&e.error, &e.cause) {
+            println!("error:  {err}\ncause:  {cause}");
+        }
+        println!(
+            "{} events, {} state transitions",
+            e.history.events.len(),
+            e.history.state_transitions()
         );
     }
+    if e.status != asl::ExecutionStatus::Succeeded {
+        std::process::exit(3);
+    }
+    Ok(())
 }
 
 fn rows_json(result: &QueryResult) -> Value {

@@ -5,6 +5,7 @@ pub mod adapters;
 pub mod cli;
 pub mod domain;
 pub mod generate;
+pub mod machine;
 pub mod ports;
 pub mod runner;
 pub mod steps;

@@ -245,7 +245,11 @@ fn a_failed_load_is_notified_once_and_the_rerun_command_recovers_it() {
     let window = want["window"].as_str().unwrap();
     let out = home.pushfeed(&["run", "--window", window]);
     assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("failed in Load"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Pushfeed.LoadFailed") && stderr(&out).contains("pushfeed history"),
+        "{}",
+        stderr(&out)
+    );
 
     let outbox: Vec<_> = std::fs::read_dir(home.path().join("outbox"))
         .unwrap()
@@ -265,7 +269,7 @@ fn a_failed_load_is_notified_once_and_the_rerun_command_recovers_it() {
         "{subject}"
     );
     let rerun = format!(
-        "pushfeed run --window {window} --home {}",
+        "pushfeed replay --home {} --from {window} --to {window}",
         home.path().display()
     );
     assert!(body.contains(&rerun) && body.contains("no_sends"), "{body}");
@@ -276,8 +280,8 @@ fn a_failed_load_is_notified_once_and_the_rerun_command_recovers_it() {
         "sql",
         "alter table push_sends drop constraint no_sends",
     ]));
-    let report = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
-    assert_eq!(report["adds_up"], true);
+    let report = json_ok(&home.pushfeed(&["--json", "replay", "--from", window, "--to", window]));
+    assert_eq!(report[0]["adds_up"], true);
     assert_eq!(
         table_ids(&home, "push_sends"),
         ["9c1e3f80-5b7a-11ef-8000-00000000a001"]
@@ -319,4 +323,133 @@ fn a_rerun_after_the_stream_lost_the_records_reads_the_raw_archive() {
     assert_eq!(again["rejected"]["count"], first["rejected"]["count"]);
     assert_eq!(again["rows_loaded"], first["rows_loaded"]);
     assert_eq!(table_ids(&home, "push_opens").len(), 2);
+}
+
+#[test]
+fn executions_and_history_show_what_the_console_shows() {
+    let home = TempHome::new();
+    let want = expected();
+    let file = fixture("known-events.ndjson");
+    json_ok(&home.pushfeed(&[
+        "--json",
+        "produce",
+        "--file",
+        file.to_str().unwrap(),
+        "--at",
+        want["arrival"].as_str().unwrap(),
+    ]));
+    let window = want["window"].as_str().unwrap();
+    let run = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
+    // 6 fixed states, then at most 7 per event type present (Deliver, AwaitObjects, Choice,
+    // Wait, AwaitObjects, Choice, Load): design.md's "about 10 per type, plus a few".
+    let types = run["tables"].as_array().unwrap().len() as u64;
+    assert_eq!(types, 7);
+    let transitions = run["state_transitions"].as_u64().unwrap();
+    assert!(
+        transitions <= 6 + 10 * types,
+        "{transitions} transitions for {types} types"
+    );
+
+    let list = json_ok(&home.pushfeed(&["--json", "executions"]));
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    assert_eq!(list[0]["status"], "SUCCEEDED");
+    assert_eq!(list[0]["window"], window);
+    assert_eq!(list[0]["name"], run["execution"]);
+    assert_eq!(list[0]["rows_loaded"], run["rows_loaded"]);
+
+    let name = run["execution"].as_str().unwrap();
+    let events = json_ok(&home.pushfeed(&["--json", "history", name]));
+    let events = events.as_array().unwrap();
+    assert_eq!(events.first().unwrap()["type"], "ExecutionStarted");
+    assert_eq!(events.last().unwrap()["type"], "ExecutionSucceeded");
+    let iterations = events
+        .iter()
+        .filter(|e| e["type"] == "MapIterationStarted")
+        .count();
+    assert_eq!(iterations, 7, "one Map iteration per event type");
+    for kind in [
+        "TaskStateEntered",
+        "TaskScheduled",
+        "TaskSucceeded",
+        "ChoiceStateEntered",
+        "WaitStateEntered",
+    ] {
+        assert!(events.iter().any(|e| e["type"] == kind), "{kind} missing");
+    }
+    let table = home.pushfeed(&["history", name]);
+    let text = common::stdout(&table);
+    assert!(
+        text.contains("ReadWindow") && text.contains("TaskStateExited") && text.contains(" ms"),
+        "{text}"
+    );
+    let missing = home.pushfeed(&["history", "no-such-execution"]);
+    assert!(
+        stderr(&missing).contains("`pushfeed executions` lists them"),
+        "{}",
+        stderr(&missing)
+    );
+}
+
+#[test]
+fn states_run_answers_tasks_from_a_mock_config_on_the_virtual_clock() {
+    let home = TempHome::new();
+    let def = fixture("states/load-and-notify.asl.json");
+    let mocks = fixture("states/mock-config.json");
+    let run = |case: &str| {
+        home.pushfeed(&[
+            "--json",
+            "states",
+            "run",
+            def.to_str().unwrap(),
+            "--input",
+            r#"{"window":"2026-11-26T10:01Z"}"#,
+            "--mock-config",
+            mocks.to_str().unwrap(),
+            "--state-machine",
+            "LoadAndNotify",
+            "--test-case",
+            case,
+            "--substitute",
+            "LoadFunction=load",
+            "--substitute",
+            "Topic=arn:aws:sns:eu-west-2:1:t",
+            "--fast",
+        ])
+    };
+    let out = run("RetryPath");
+    let result: Value =
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&out)));
+    assert_eq!(result["status"], "SUCCEEDED", "{result}");
+    assert_eq!(result["output"]["load"]["rows"], 7);
+    let failed = result["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["type"] == "TaskFailed")
+        .count();
+    assert_eq!(failed, 3, "three failures absorbed by Retry");
+    // The backoff of 2 + 4 + 8 s passed on the virtual clock: the history says so.
+    let at = |e: &Value| e["timestamp"].as_str().unwrap().to_string();
+    let history = result["history"].as_array().unwrap();
+    let (first, last) = (at(&history[0]), at(history.last().unwrap()));
+    let secs = |t: &str| pushfeed::domain::window::parse_timestamp_ms(t).unwrap() / 1000;
+    assert!(secs(&last) - secs(&first) >= 14, "{first} .. {last}");
+
+    let out = run("AlwaysFails");
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["status"], "FAILED");
+    assert_eq!(result["error"], "Pushfeed.LoadFailed");
+    assert_eq!(result["cause"], "relation push_sends does not exist");
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "a failed execution is a failed command"
+    );
+
+    let out = home.pushfeed(&["states", "run", def.to_str().unwrap()]);
+    assert!(
+        stderr(&out).contains("add --substitute"),
+        "{}",
+        stderr(&out)
+    );
 }

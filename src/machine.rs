@@ -1,0 +1,328 @@
+//! The ingest-window state machine on the local executor: the same definition file AWS runs, with
+//! pushfeed's steps registered as its Lambda functions and the Notifier as its SNS topic.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use asl::{
+    handler_fn, Definition, Execution, ExecutionOptions, Executor, Registry, TaskCall, TaskError,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::window::Window;
+use crate::ports::{Clock, Delivery, Message, Notifier, ObjectStore, Stream, Warehouse};
+use crate::steps::contract::{LoadOutput, ReadStats};
+use crate::steps::{self, names, Settings, StepError};
+
+/// The definition, as checked in; CDK inlines the same file.
+pub const DEFINITION: &str = include_str!("../statemachines/ingest-window.asl.json");
+
+pub const STATE_MACHINE_NAME: &str = "pushfeed-ingest-window";
+
+/// The local names of the definition's `${...}` placeholders.
+pub mod functions {
+    pub const READ_WINDOW: &str = "pushfeed-read-window";
+    pub const DELIVER: &str = "pushfeed-deliver";
+    pub const AWAIT_OBJECTS: &str = "pushfeed-await-objects";
+    pub const LOAD: &str = "pushfeed-load";
+}
+
+/// The ports the steps run on, shared by every task invocation.
+#[derive(Clone)]
+pub struct LocalPorts {
+    pub stream: Arc<dyn Stream>,
+    pub store: Arc<dyn ObjectStore>,
+    pub delivery: Arc<dyn Delivery>,
+    pub warehouse: Arc<dyn Warehouse>,
+    pub notifier: Arc<dyn Notifier>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// Placeholder values for a local run. `wait_seconds` is the AwaitObjects loop's Wait: Firehose
+/// needs a minute or more, the local stand-in well under a second.
+/// `replay_command` is the command, without its window flags, that the failure email tells a
+/// person to run; it sits inside a `States.Format` text, so its special characters are escaped.
+pub fn local_substitutions(wait_seconds: u32, replay_command: &str) -> HashMap<String, String> {
+    let replay_command = replay_command
+        .replace('\\', "\\\\\\\\")
+        .replace('\'', "\\\\'")
+        .replace('{', "\\\\{")
+        .replace('}', "\\\\}");
+    [
+        ("ReadWindowFunction", functions::READ_WINDOW.to_string()),
+        ("DeliverFunction", functions::DELIVER.to_string()),
+        ("AwaitObjectsFunction", functions::AWAIT_OBJECTS.to_string()),
+        ("LoadFunction", functions::LOAD.to_string()),
+        (
+            "FailureTopicArn",
+            "arn:aws:sns:local:000000000000:pushfeed-failures".to_string(),
+        ),
+        ("Region", "local".to_string()),
+        ("AwaitWaitSeconds", wait_seconds.to_string()),
+        ("ReplayCommand", replay_command),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect()
+}
+
+/// A step as a task handler: JSON in, JSON out, and its error under its stable name.
+fn step<I, O, F, Fut>(f: F) -> Arc<dyn asl::TaskHandler>
+where
+    I: DeserializeOwned + Send + 'static,
+    O: Serialize + Send + 'static,
+    F: Fn(I) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<O, StepError>> + Send + 'static,
+{
+    let f = Arc::new(f);
+    handler_fn(move |call: TaskCall| {
+        let f = f.clone();
+        async move {
+            let input: I = serde_json::from_value(call.input).map_err(|e| {
+                TaskError::new(
+                    names::INVALID_INPUT,
+                    format!("{}: the input does not fit the step: {e}", call.state_name),
+                )
+            })?;
+            let output = f(input)
+                .await
+                .map_err(|e| TaskError::new(e.name(), e.to_string()))?;
+            serde_json::to_value(output)
+                .map_err(|e| TaskError::new(names::INVALID_INPUT, e.to_string()))
+        }
+    })
+}
+
+/// The task registry: pushfeed's four steps and the SNS topic.
+pub fn registry(ports: LocalPorts, settings: Arc<Settings>) -> Registry {
+    let (p, s) = (ports.clone(), settings.clone());
+    let read = step(move |input| {
+        let (p, s) = (p.clone(), s.clone());
+        async move {
+            steps::read_window(
+                p.stream.as_ref(),
+                p.store.as_ref(),
+                p.clock.as_ref(),
+                &s,
+                input,
+            )
+            .await
+        }
+    });
+    let (p, s) = (ports.clone(), settings.clone());
+    let deliver = step(move |input| {
+        let (p, s) = (p.clone(), s.clone());
+        async move { steps::deliver(p.store.as_ref(), p.delivery.as_ref(), &s, input).await }
+    });
+    let (p, s) = (ports.clone(), settings.clone());
+    let await_objects = step(move |input| {
+        let (p, s) = (p.clone(), s.clone());
+        async move { steps::await_objects(p.store.as_ref(), &s, input).await }
+    });
+    let (p, s) = (ports.clone(), settings);
+    let load = step(move |input| {
+        let (p, s) = (p.clone(), s.clone());
+        async move { steps::load(p.store.as_ref(), p.warehouse.as_ref(), &s, input).await }
+    });
+    let notifier = ports.notifier.clone();
+    let sns = handler_fn(move |call: TaskCall| {
+        let notifier = notifier.clone();
+        async move {
+            let text = |k: &str| {
+                call.input
+                    .get(k)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string()
+            };
+            let attributes = call
+                .input
+                .get("MessageAttributes")
+                .and_then(Value::as_object)
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| {
+                            Some((k.clone(), v.get("StringValue")?.as_str()?.to_string()))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let message = Message {
+                subject: text("Subject"),
+                body: text("Message"),
+                attributes,
+            };
+            let id = notifier
+                .publish(&message)
+                .await
+                .map_err(|e| TaskError::new("SNS.InternalErrorException", e.to_string()))?;
+            Ok(serde_json::json!({ "MessageId": id }))
+        }
+    });
+    Registry::new()
+        .lambda(functions::READ_WINDOW, read)
+        .lambda(functions::DELIVER, deliver)
+        .lambda(functions::AWAIT_OBJECTS, await_objects)
+        .lambda(functions::LOAD, load)
+        .sns(sns)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MachineError {
+    #[error(
+        "the state machine definition {origin} still has placeholders: {0:?}",
+        origin = "statemachines/ingest-window.asl.json"
+    )]
+    Unfilled(Vec<String>),
+    #[error("the state machine definition is not valid: {0}")]
+    Invalid(String),
+}
+
+/// The definition with local names filled in, validated.
+pub fn local_definition(
+    wait_seconds: u32,
+    replay_command: &str,
+) -> Result<Definition, MachineError> {
+    let text = asl::substitute(
+        DEFINITION,
+        &local_substitutions(wait_seconds, replay_command),
+    )
+    .map_err(|e| match e {
+        asl::SubstituteError::Unfilled(names) => MachineError::Unfilled(names),
+    })?;
+    Definition::from_json(&text).map_err(|e| MachineError::Invalid(e.to_string()))
+}
+
+/// Runs one execution and saves its record under `executions_dir`.
+pub async fn execute(
+    definition: &Definition,
+    registry: Registry,
+    clock: asl::Clock,
+    input: Value,
+    name: String,
+    executions_dir: &Path,
+) -> std::io::Result<(Execution, PathBuf)> {
+    let executor = Executor::new(registry, clock);
+    let options = ExecutionOptions {
+        name: Some(name.clone()),
+        state_machine_name: STATE_MACHINE_NAME.to_string(),
+        region: "local".to_string(),
+        account_id: "000000000000".to_string(),
+        ..ExecutionOptions::default()
+    };
+    let execution = executor.start(definition, input, options).await;
+    std::fs::create_dir_all(executions_dir)?;
+    let path = executions_dir.join(format!("{name}.json"));
+    let tmp = executions_dir.join(format!(".{name}.json.tmp"));
+    std::fs::write(
+        &tmp,
+        serde_json::to_vec_pretty(&execution).map_err(std::io::Error::other)?,
+    )?;
+    std::fs::rename(&tmp, &path)?;
+    Ok((execution, path))
+}
+
+/// A readable, unique execution name: the window, the kind of run, and the time.
+pub fn execution_name(window: Window, kind: &str, now_ms: i64) -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let w = window.to_string().replace(':', "");
+    format!("{w}-{kind}-{now_ms}-{}-{n}", std::process::id())
+}
+
+/// The Succeed state's output: what one window did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WindowSummary {
+    pub window: Window,
+    pub batch: String,
+    pub read: ReadStats,
+    pub rejected: crate::steps::contract::Kept,
+    pub unrouted: crate::steps::contract::Kept,
+    pub duplicates: u64,
+    pub loads: Vec<LoadOutput>,
+}
+
+impl WindowSummary {
+    /// Distinct events of the window the warehouse holds from this run, new or already there.
+    pub fn rows_loaded(&self) -> u64 {
+        self.loads
+            .iter()
+            .map(|l| l.rows_inserted + l.rows_replaced + l.rows_unchanged)
+            .sum()
+    }
+
+    /// read = rejected + unrouted + duplicates dropped + rows loaded: every event accounted for.
+    pub fn adds_up(&self) -> bool {
+        self.read.events
+            == self.rejected.count + self.unrouted.count + self.duplicates + self.rows_loaded()
+    }
+}
+
+/// One execution of the state machine for one window.
+pub struct WindowRun {
+    pub window: Window,
+    pub execution: Execution,
+    /// The Succeed state's output; None when the execution failed.
+    pub summary: Option<WindowSummary>,
+}
+
+impl WindowRun {
+    pub fn succeeded(&self) -> bool {
+        self.execution.status == asl::ExecutionStatus::Succeeded
+    }
+}
+
+/// Runs windows through the state machine on a set of local ports, saving each execution.
+pub struct LocalRunner {
+    ports: LocalPorts,
+    settings: Arc<Settings>,
+    definition: Definition,
+    executions_dir: PathBuf,
+}
+
+/// Firehose's stand-in flushes in under a second, so the AwaitObjects loop waits one second.
+pub const LOCAL_WAIT_SECONDS: u32 = 1;
+
+impl LocalRunner {
+    pub fn new(
+        ports: LocalPorts,
+        settings: Settings,
+        replay_command: &str,
+        executions_dir: PathBuf,
+    ) -> Result<LocalRunner, MachineError> {
+        Ok(LocalRunner {
+            ports,
+            settings: Arc::new(settings),
+            definition: local_definition(LOCAL_WAIT_SECONDS, replay_command)?,
+            executions_dir,
+        })
+    }
+
+    /// One execution for `window`; `kind` (run, replay, demo...) goes into its name.
+    pub async fn run(&self, window: Window, kind: &str) -> std::io::Result<WindowRun> {
+        let name = execution_name(window, kind, crate::domain::window::now_ms());
+        let registry = registry(self.ports.clone(), self.settings.clone());
+        let input = serde_json::json!({ "window": window });
+        let (execution, _) = execute(
+            &self.definition,
+            registry,
+            asl::Clock::Real,
+            input,
+            name,
+            &self.executions_dir,
+        )
+        .await?;
+        let summary = execution
+            .output
+            .clone()
+            .and_then(|o| serde_json::from_value(o).ok());
+        Ok(WindowRun {
+            window,
+            execution,
+            summary,
+        })
+    }
+}
