@@ -282,6 +282,16 @@ async fn run_windows(
     kind: &str,
     progress: bool,
 ) -> Result<Vec<WindowRun>> {
+    // A window still open would only be retried until the state machine gives up.
+    if let Some(last) = windows.last() {
+        let settled = last.end_ms() + settings.settle_ms;
+        if settled > now_ms() {
+            bail!(
+                "window {last} has not ended yet: run it after {}",
+                crate::domain::window::format_timestamp_ms(settled)
+            );
+        }
+    }
     let stream: Arc<dyn Stream> = Arc::new(open_stream(home)?);
     let stack = start_stack(home, settings).await?;
     let ports = LocalPorts {

@@ -161,6 +161,12 @@ fn bad_flags_and_files_get_one_plain_sentence() {
         "{err}"
     );
 
+    let out = home.pushfeed(&["run", "--window", "2999-01-01T00:00Z"]);
+    assert!(stderr(&out).contains("window 2999-01-01T00:00Z has not ended yet: run it after 2999-01-01T00:01:05.000Z"), "{}", stderr(&out));
+
+    let out = home.pushfeed(&["replay", "--from", "2026-11-26T10:05Z", "--to", "2026-11-26T10:01Z"]);
+    assert!(stderr(&out).contains("the first window must not be after the last"), "{}", stderr(&out));
+
     let out = home.pushfeed(&["produce", "--file", "/nonexistent/events.ndjson"]);
     assert!(
         stderr(&out).contains("cannot read --file /nonexistent/events.ndjson"),
