@@ -6,6 +6,7 @@ pub mod cli;
 pub mod domain;
 pub mod generate;
 pub mod machine;
+pub mod metrics;
 pub mod ports;
 pub mod runner;
 pub mod steps;

@@ -1,0 +1,175 @@
+//! CloudWatch Embedded Metric Format: one JSON line per step that CloudWatch turns into metrics
+//! (namespace `pushfeed`), so the dashboard and alarms need no metrics API calls from the tasks.
+
+use serde_json::{json, Map, Value};
+
+use crate::steps::contract::{AwaitOutput, DeliverOutput, LoadOutput, ReadWindowOutput};
+
+pub const NAMESPACE: &str = "pushfeed";
+
+/// One EMF document: the metrics share one set of dimensions.
+fn document(
+    timestamp_ms: i64,
+    dimensions: &[(&str, &str)],
+    metrics: &[(&str, f64, &str)],
+    extra: &[(&str, Value)],
+) -> String {
+    let mut root = Map::new();
+    let dimension_names: Vec<&str> = dimensions.iter().map(|(k, _)| *k).collect();
+    root.insert(
+        "_aws".into(),
+        json!({
+            "Timestamp": timestamp_ms,
+            "CloudWatchMetrics": [{
+                "Namespace": NAMESPACE,
+                "Dimensions": [dimension_names],
+                "Metrics": metrics.iter().map(|(name, _, unit)| json!({"Name": name, "Unit": unit})).collect::<Vec<_>>(),
+            }],
+        }),
+    );
+    for (k, v) in dimensions {
+        root.insert((*k).into(), json!(v));
+    }
+    for (name, value, _) in metrics {
+        root.insert((*name).into(), json!(value));
+    }
+    for (k, v) in extra {
+        root.insert((*k).into(), v.clone());
+    }
+    Value::Object(root).to_string()
+}
+
+/// ReadWindow: records read, rejected, unrouted, duplicates, duration and how far behind the
+/// window is (stream lag: from the window's end to the end of the read).
+pub fn read_window(out: &ReadWindowOutput, now_ms: i64, duration_ms: i64) -> String {
+    let lag = (now_ms - out.window.end_ms()).max(0) as f64;
+    document(
+        now_ms,
+        &[("Step", "ReadWindow")],
+        &[
+            ("RecordsRead", out.read.records as f64, "Count"),
+            ("EventsRead", out.read.events as f64, "Count"),
+            ("RecordsRejected", out.rejected.count as f64, "Count"),
+            ("RecordsUnrouted", out.unrouted.count as f64, "Count"),
+            ("DuplicatesDropped", out.duplicates as f64, "Count"),
+            ("StepDurationMs", duration_ms as f64, "Milliseconds"),
+            ("StreamLagMs", lag, "Milliseconds"),
+        ],
+        &[("window", json!(out.window)), ("batch", json!(out.batch))],
+    )
+}
+
+pub fn deliver(out: &DeliverOutput, now_ms: i64, duration_ms: i64) -> String {
+    document(
+        now_ms,
+        &[("Step", "Deliver"), ("EventType", &out.event_type)],
+        &[
+            ("RecordsDelivered", out.delivered as f64, "Count"),
+            ("RecordsResent", out.resent as f64, "Count"),
+            ("StepDurationMs", duration_ms as f64, "Milliseconds"),
+        ],
+        &[("window", json!(out.window))],
+    )
+}
+
+pub fn await_objects(out: &AwaitOutput, now_ms: i64, duration_ms: i64) -> String {
+    document(
+        now_ms,
+        &[("Step", "AwaitObjects"), ("EventType", &out.event_type)],
+        &[
+            ("RecordsArrived", out.arrived as f64, "Count"),
+            ("StepDurationMs", duration_ms as f64, "Milliseconds"),
+        ],
+        &[
+            ("window", json!(out.window)),
+            ("complete", json!(out.complete)),
+        ],
+    )
+}
+
+pub fn load(out: &LoadOutput, now_ms: i64, duration_ms: i64) -> String {
+    document(
+        now_ms,
+        &[("Step", "Load"), ("EventType", &out.event_type)],
+        &[
+            ("RowsLoaded", out.rows_inserted as f64, "Count"),
+            ("RowsReplaced", out.rows_replaced as f64, "Count"),
+            ("RowsUnchanged", out.rows_unchanged as f64, "Count"),
+            ("StepDurationMs", duration_ms as f64, "Milliseconds"),
+        ],
+        &[("window", json!(out.window)), ("table", json!(out.table))],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::steps::contract::{Kept, ReadStats};
+
+    #[test]
+    fn read_window_document_is_valid_emf() {
+        let out = ReadWindowOutput {
+            window: "2026-11-26T10:01Z".parse().unwrap(),
+            batch: "b1".parse().unwrap(),
+            execution: None,
+            routes: vec![],
+            rejected: Kept {
+                count: 3,
+                key: None,
+            },
+            unrouted: Kept {
+                count: 2,
+                key: None,
+            },
+            duplicates: 1,
+            read: ReadStats {
+                records: 10,
+                events: 12,
+                bytes: 900,
+                shards: 2,
+                source: "stream".into(),
+            },
+            raw_key: "raw/x".into(),
+            checkpoint_key: "checkpoints/x".into(),
+        };
+        let end = out.window.end_ms();
+        let doc: Value = serde_json::from_str(&read_window(&out, end + 65_000, 420)).unwrap();
+        let spec = &doc["_aws"]["CloudWatchMetrics"][0];
+        assert_eq!(spec["Namespace"], "pushfeed");
+        assert_eq!(spec["Dimensions"], json!([["Step"]]));
+        // Every declared metric has a value at the root, as EMF requires.
+        for m in spec["Metrics"].as_array().unwrap() {
+            let name = m["Name"].as_str().unwrap();
+            assert!(doc[name].is_number(), "{name} has no value");
+        }
+        assert_eq!(doc["RecordsRejected"], 3.0);
+        assert_eq!(doc["StreamLagMs"], 65_000.0);
+        assert_eq!(doc["_aws"]["Timestamp"], end + 65_000);
+        assert_eq!(doc["window"], "2026-11-26T10:01Z");
+    }
+
+    #[test]
+    fn branch_documents_carry_the_event_type_dimension() {
+        let out = LoadOutput {
+            window: "2026-11-26T10:01Z".parse().unwrap(),
+            event_type: "OPEN".into(),
+            table: "push_opens".into(),
+            batch: "b1".parse().unwrap(),
+            objects: 1,
+            manifest_key: "m".into(),
+            rows_staged: 5,
+            rows_inserted: 4,
+            rows_replaced: 1,
+            rows_unchanged: 0,
+        };
+        let doc: Value = serde_json::from_str(&load(&out, 0, 10)).unwrap();
+        assert_eq!(
+            doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Step", "EventType"]])
+        );
+        assert_eq!(
+            (doc["EventType"].as_str(), doc["RowsLoaded"].as_f64()),
+            (Some("OPEN"), Some(4.0))
+        );
+    }
+}
