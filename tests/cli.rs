@@ -11,6 +11,22 @@ fn expected() -> Value {
     serde_json::from_slice(&std::fs::read(fixture("known-events.expected.json")).unwrap()).unwrap()
 }
 
+/// Produces the known-events fixture at its arrival time; returns what it should load.
+fn produce_known_events(home: &TempHome) -> Value {
+    let want = expected();
+    let file = fixture("known-events.ndjson");
+    let put = json_ok(&home.pushfeed(&[
+        "--json",
+        "produce",
+        "--file",
+        file.to_str().unwrap(),
+        "--at",
+        want["arrival"].as_str().unwrap(),
+    ]));
+    assert_eq!(put["records"], 15);
+    want
+}
+
 fn table_ids(home: &TempHome, table: &str) -> Vec<String> {
     let rows = json_ok(&home.pushfeed(&[
         "--json",
@@ -27,17 +43,7 @@ fn table_ids(home: &TempHome, table: &str) -> Vec<String> {
 #[test]
 fn known_events_load_exactly_once_and_a_rerun_changes_nothing() {
     let home = TempHome::new();
-    let want = expected();
-    let file = fixture("known-events.ndjson");
-    let put = json_ok(&home.pushfeed(&[
-        "--json",
-        "produce",
-        "--file",
-        file.to_str().unwrap(),
-        "--at",
-        want["arrival"].as_str().unwrap(),
-    ]));
-    assert_eq!(put["records"], 15);
+    let want = produce_known_events(&home);
 
     let window = want["window"].as_str().unwrap();
     let first = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
@@ -162,10 +168,26 @@ fn bad_flags_and_files_get_one_plain_sentence() {
     );
 
     let out = home.pushfeed(&["run", "--window", "2999-01-01T00:00Z"]);
-    assert!(stderr(&out).contains("window 2999-01-01T00:00Z has not ended yet: run it after 2999-01-01T00:01:05.000Z"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains(
+            "window 2999-01-01T00:00Z has not ended yet: run it after 2999-01-01T00:01:05.000Z"
+        ),
+        "{}",
+        stderr(&out)
+    );
 
-    let out = home.pushfeed(&["replay", "--from", "2026-11-26T10:05Z", "--to", "2026-11-26T10:01Z"]);
-    assert!(stderr(&out).contains("the first window must not be after the last"), "{}", stderr(&out));
+    let out = home.pushfeed(&[
+        "replay",
+        "--from",
+        "2026-11-26T10:05Z",
+        "--to",
+        "2026-11-26T10:01Z",
+    ]);
+    assert!(
+        stderr(&out).contains("the first window must not be after the last"),
+        "{}",
+        stderr(&out)
+    );
 
     let out = home.pushfeed(&["produce", "--file", "/nonexistent/events.ndjson"]);
     assert!(
@@ -232,16 +254,7 @@ fn sql_errors_are_reported_not_panicked() {
 #[test]
 fn a_failed_load_is_notified_once_and_the_rerun_command_recovers_it() {
     let home = TempHome::new();
-    let want = expected();
-    let file = fixture("known-events.ndjson");
-    json_ok(&home.pushfeed(&[
-        "--json",
-        "produce",
-        "--file",
-        file.to_str().unwrap(),
-        "--at",
-        want["arrival"].as_str().unwrap(),
-    ]));
+    let want = produce_known_events(&home);
     // The warehouse refuses every SEND row: a permanent load failure.
     json_ok(&home.pushfeed(&[
         "--json",
@@ -304,16 +317,7 @@ fn a_failed_load_is_notified_once_and_the_rerun_command_recovers_it() {
 #[test]
 fn a_rerun_after_the_stream_lost_the_records_reads_the_raw_archive() {
     let home = TempHome::new();
-    let want = expected();
-    let file = fixture("known-events.ndjson");
-    json_ok(&home.pushfeed(&[
-        "--json",
-        "produce",
-        "--file",
-        file.to_str().unwrap(),
-        "--at",
-        want["arrival"].as_str().unwrap(),
-    ]));
+    let want = produce_known_events(&home);
     let window = want["window"].as_str().unwrap();
     let first = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
     // Retention passes: the shards no longer hold the window's records.
@@ -334,16 +338,7 @@ fn a_rerun_after_the_stream_lost_the_records_reads_the_raw_archive() {
 #[test]
 fn executions_and_history_show_what_the_console_shows() {
     let home = TempHome::new();
-    let want = expected();
-    let file = fixture("known-events.ndjson");
-    json_ok(&home.pushfeed(&[
-        "--json",
-        "produce",
-        "--file",
-        file.to_str().unwrap(),
-        "--at",
-        want["arrival"].as_str().unwrap(),
-    ]));
+    let want = produce_known_events(&home);
     let window = want["window"].as_str().unwrap();
     let run = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
     // 6 fixed states, then at most 7 per event type present (Deliver, AwaitObjects, Choice,
