@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod cli;
 pub mod domain;
+pub mod faults;
 pub mod generate;
 pub mod machine;
 pub mod metrics;

@@ -12,7 +12,10 @@ pub struct TempHome {
 impl TempHome {
     pub fn new() -> TempHome {
         TempHome {
-            dir: tempfile::Builder::new().prefix("pf-").tempdir_in(std::env::temp_dir()).expect("temp dir"),
+            dir: tempfile::Builder::new()
+                .prefix("pf-")
+                .tempdir_in(std::env::temp_dir())
+                .expect("temp dir"),
         }
     }
 
@@ -28,7 +31,9 @@ impl TempHome {
     pub fn pushfeed_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_pushfeed"));
         cmd.arg("--home").arg(self.path()).args(args);
-        cmd.env("PUSHFEED_FIREHOSE_INTERVAL_MS", "50").env_remove("PUSHFEED_DATABASE_URL").env_remove("PUSHFEED_ROUTES");
+        cmd.env("PUSHFEED_FIREHOSE_INTERVAL_MS", "50")
+            .env_remove("PUSHFEED_DATABASE_URL")
+            .env_remove("PUSHFEED_ROUTES");
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -39,7 +44,8 @@ impl TempHome {
 impl Drop for TempHome {
     fn drop(&mut self) {
         // A test that failed half-way may have left the private cluster running.
-        let cluster = pushfeed::adapters::local::pg_cluster::PgCluster::new(self.path().join("postgres"));
+        let cluster =
+            pushfeed::adapters::local::pg_cluster::PgCluster::new(self.path().join("postgres"));
         if cluster.is_running() {
             let _ = cluster.stop();
         }
@@ -47,7 +53,9 @@ impl Drop for TempHome {
 }
 
 pub fn fixture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
 }
 
 pub fn stdout(o: &Output) -> String {
@@ -60,6 +68,12 @@ pub fn stderr(o: &Output) -> String {
 
 /// Asserts success and parses stdout as JSON.
 pub fn json_ok(o: &Output) -> serde_json::Value {
-    assert!(o.status.success(), "pushfeed failed: {}\n{}", stderr(o), stdout(o));
-    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(o)))
+    assert!(
+        o.status.success(),
+        "pushfeed failed: {}\n{}",
+        stderr(o),
+        stdout(o)
+    );
+    serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", stdout(o)))
 }
