@@ -1,5 +1,7 @@
 //! CloudWatch Embedded Metric Format: one JSON line per step that CloudWatch turns into metrics
 //! (namespace `pushfeed`), so the dashboard and alarms need no metrics API calls from the tasks.
+//! ReadWindow's metrics have no dimensions; the branch steps' are by `EventType`, as the CDK
+//! dashboard charts them.
 
 use serde_json::{json, Map, Value};
 
@@ -45,7 +47,7 @@ pub fn read_window(out: &ReadWindowOutput, now_ms: i64, duration_ms: i64) -> Str
     let lag = (now_ms - out.window.end_ms()).max(0) as f64;
     document(
         now_ms,
-        &[("Step", "ReadWindow")],
+        &[],
         &[
             ("RecordsRead", out.read.records as f64, "Count"),
             ("EventsRead", out.read.events as f64, "Count"),
@@ -55,32 +57,33 @@ pub fn read_window(out: &ReadWindowOutput, now_ms: i64, duration_ms: i64) -> Str
             ("StepDurationMs", duration_ms as f64, "Milliseconds"),
             ("StreamLagMs", lag, "Milliseconds"),
         ],
-        &[("window", json!(out.window)), ("batch", json!(out.batch))],
+        &[("Step", json!("ReadWindow")), ("window", json!(out.window)), ("batch", json!(out.batch))],
     )
 }
 
 pub fn deliver(out: &DeliverOutput, now_ms: i64, duration_ms: i64) -> String {
     document(
         now_ms,
-        &[("Step", "Deliver"), ("EventType", &out.event_type)],
+        &[("EventType", &out.event_type)],
         &[
             ("RecordsDelivered", out.delivered as f64, "Count"),
             ("RecordsResent", out.resent as f64, "Count"),
             ("StepDurationMs", duration_ms as f64, "Milliseconds"),
         ],
-        &[("window", json!(out.window))],
+        &[("Step", json!("Deliver")), ("window", json!(out.window))],
     )
 }
 
 pub fn await_objects(out: &AwaitOutput, now_ms: i64, duration_ms: i64) -> String {
     document(
         now_ms,
-        &[("Step", "AwaitObjects"), ("EventType", &out.event_type)],
+        &[("EventType", &out.event_type)],
         &[
             ("RecordsArrived", out.arrived as f64, "Count"),
             ("StepDurationMs", duration_ms as f64, "Milliseconds"),
         ],
         &[
+            ("Step", json!("AwaitObjects")),
             ("window", json!(out.window)),
             ("complete", json!(out.complete)),
         ],
@@ -90,14 +93,14 @@ pub fn await_objects(out: &AwaitOutput, now_ms: i64, duration_ms: i64) -> String
 pub fn load(out: &LoadOutput, now_ms: i64, duration_ms: i64) -> String {
     document(
         now_ms,
-        &[("Step", "Load"), ("EventType", &out.event_type)],
+        &[("EventType", &out.event_type)],
         &[
             ("RowsLoaded", out.rows_inserted as f64, "Count"),
             ("RowsReplaced", out.rows_replaced as f64, "Count"),
             ("RowsUnchanged", out.rows_unchanged as f64, "Count"),
             ("StepDurationMs", duration_ms as f64, "Milliseconds"),
         ],
-        &[("window", json!(out.window)), ("table", json!(out.table))],
+        &[("Step", json!("Load")), ("window", json!(out.window)), ("table", json!(out.table))],
     )
 }
 
@@ -136,7 +139,9 @@ mod tests {
         let doc: Value = serde_json::from_str(&read_window(&out, end + 65_000, 420)).unwrap();
         let spec = &doc["_aws"]["CloudWatchMetrics"][0];
         assert_eq!(spec["Namespace"], "pushfeed");
-        assert_eq!(spec["Dimensions"], json!([["Step"]]));
+        // The dashboard charts the window's totals without dimensions.
+        assert_eq!(spec["Dimensions"], json!([[]]));
+        assert_eq!(doc["Step"], "ReadWindow");
         // Every declared metric has a value at the root, as EMF requires.
         for m in spec["Metrics"].as_array().unwrap() {
             let name = m["Name"].as_str().unwrap();
@@ -165,7 +170,7 @@ mod tests {
         let doc: Value = serde_json::from_str(&load(&out, 0, 10)).unwrap();
         assert_eq!(
             doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
-            json!([["Step", "EventType"]])
+            json!([["EventType"]])
         );
         assert_eq!(
             (doc["EventType"].as_str(), doc["RowsLoaded"].as_f64()),

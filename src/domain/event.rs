@@ -256,12 +256,7 @@ pub fn parse_event<'a>(
     let occurred = required(env.occurred, "occurred")?;
     let processed = required(env.processed, "processed")?;
     check_id(&id, "id")?;
-    if event_type.is_empty()
-        || event_type.len() > 64
-        || !event_type
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-    {
+    if !super::routes::is_event_type(&event_type) {
         return Err(Rejection::BadValue("type".into()));
     }
     let occurred_ms = timestamp(&occurred, "occurred", arrival_ms, limits)?;

@@ -90,11 +90,15 @@ pub fn write_row(out: &mut Vec<u8>, event: &Event<'_>, ctx: &RowContext<'_>) {
 }
 
 /// The `window` and `batch_id` of a staging row, read back without parsing the raw event.
+/// Borrowed where the JSON has no escapes; an event id may well contain a quote.
 #[derive(serde::Deserialize)]
 pub struct RowTags<'a> {
-    pub window: &'a str,
-    pub batch_id: &'a str,
-    pub event_id: &'a str,
+    #[serde(borrow)]
+    pub window: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub batch_id: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    pub event_id: std::borrow::Cow<'a, str>,
 }
 
 #[cfg(test)]
@@ -134,7 +138,7 @@ mod tests {
         assert!(row.get("group_id").is_none());
         let tags: RowTags = serde_json::from_slice(&out).unwrap();
         assert_eq!(
-            (tags.window, tags.batch_id, tags.event_id),
+            (&*tags.window, &*tags.batch_id, &*tags.event_id),
             ("2026-11-26T10:01Z", "b1", "e1")
         );
     }

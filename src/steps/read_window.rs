@@ -446,7 +446,7 @@ pub async fn read_window(
 
     let mut writer = WindowWriter::new(store, settings, window, batch.clone());
     let outcome = match &previous {
-        Some(cp) => read_ranges(stream, &mut writer, cp).await,
+        Some(cp) => read_ranges(stream, &mut writer, cp, settings).await,
         None => read_stream(stream, &mut writer, window, settings).await,
     };
     match outcome {
@@ -484,76 +484,123 @@ pub async fn read_window(
     Ok(output)
 }
 
-/// A first read: every shard from AT_TIMESTAMP(start) to the first record at or after the end.
-async fn read_stream(
-    stream: &dyn Stream,
-    w: &mut WindowWriter<'_>,
-    window: Window,
-    settings: &Settings,
-) -> Result<(), PortError> {
-    let mut shards = stream.list_shards().await?;
-    shards.sort_by(|a, b| a.shard_id.cmp(&b.shard_id));
-    w.stats.shards = shards.len() as u64;
-    for shard in shards {
-        let mut pos = StartingPosition::AtTimestamp(window.start_ms());
-        'shard: loop {
-            let batch = stream
-                .read(&shard.shard_id, &pos, settings.read_limit)
-                .await?;
-            for r in &batch.records {
-                if r.arrival_ms >= window.end_ms() {
-                    break 'shard;
-                }
-                w.record(&shard.shard_id, r).await?;
-            }
-            // The window has settled, so the tip (or a closed shard's end) ends it too.
-            match batch.next {
-                Some(next) if !batch.records.is_empty() || batch.millis_behind_latest > 0 => {
-                    pos = next
-                }
-                _ => break,
-            }
-        }
-    }
-    Ok(())
+/// Where one shard's read of the window stops.
+enum Bound {
+    /// A first read: at the first record that arrived at or after the window's end, or at the tip.
+    ArrivedBefore(i64),
+    /// A re-read: at the last sequence number the first read recorded.
+    LastSequence(String),
 }
 
-/// A re-run: exactly the sequence ranges the first run recorded.
-async fn read_ranges(
-    stream: &dyn Stream,
-    w: &mut WindowWriter<'_>,
-    cp: &Checkpoint,
-) -> Result<(), PortError> {
-    w.stats.shards = cp.shards.len() as u64;
-    for (shard, range) in &cp.shards {
-        let mut pos = StartingPosition::AtSequenceNumber(range.first_sequence.clone());
-        'shard: loop {
-            let batch = stream.read(shard, &pos, 10_000).await?;
-            for r in &batch.records {
-                if !seq_le(&r.sequence_number, &range.last_sequence) {
-                    break 'shard;
-                }
-                w.record(shard, r).await?;
-                if r.sequence_number == range.last_sequence {
-                    break 'shard;
+/// One shard's position in the merge, with the records read ahead.
+struct Cursor {
+    shard: String,
+    pos: StartingPosition,
+    bound: Bound,
+    ahead: std::collections::VecDeque<StreamRecord>,
+    done: bool,
+}
+
+impl Cursor {
+    /// Reads ahead when nothing is buffered, so the merge can compare this shard's next record.
+    async fn fill(&mut self, stream: &dyn Stream, limit: usize) -> Result<(), PortError> {
+        while self.ahead.is_empty() && !self.done {
+            let batch = stream.read(&self.shard, &self.pos, limit).await?;
+            let got = !batch.records.is_empty();
+            for r in batch.records {
+                match &self.bound {
+                    Bound::ArrivedBefore(end) if r.arrival_ms >= *end => {
+                        self.done = true;
+                        break;
+                    }
+                    Bound::LastSequence(last) => {
+                        if !seq_le(&r.sequence_number, last) {
+                            self.done = true;
+                            break;
+                        }
+                        let is_last = &r.sequence_number == last;
+                        self.ahead.push_back(r);
+                        if is_last {
+                            self.done = true;
+                            break;
+                        }
+                    }
+                    Bound::ArrivedBefore(_) => self.ahead.push_back(r),
                 }
             }
-            match batch.next {
-                Some(next) if !batch.records.is_empty() => pos = next,
-                _ => {
+            if self.done {
+                break;
+            }
+            match (batch.next, &self.bound) {
+                (Some(next), Bound::ArrivedBefore(_)) if got || batch.millis_behind_latest > 0 => self.pos = next,
+                // The window has settled, so the tip (or a closed shard's end) ends it too.
+                (_, Bound::ArrivedBefore(_)) => self.done = true,
+                (Some(next), Bound::LastSequence(_)) if got => self.pos = next,
+                (_, Bound::LastSequence(last)) => {
                     return Err(PortError::new(
                         ErrorKind::Trimmed,
-                        format!("re-reading {shard}"),
-                        format!(
-                            "the stream ends before sequence number {}",
-                            range.last_sequence
-                        ),
+                        format!("re-reading {}", self.shard),
+                        format!("the stream ends before sequence number {last}"),
                     ))
                 }
             }
         }
+        Ok(())
     }
-    Ok(())
+}
+
+/// Reads the shards together, handing records on in arrival order (ties by shard), so the first
+/// copy of a duplicated event kept is the first to have arrived, whatever shard it is on.
+async fn merge_shards(stream: &dyn Stream, w: &mut WindowWriter<'_>, mut cursors: Vec<Cursor>, limit: usize) -> Result<(), PortError> {
+    cursors.sort_by(|a, b| a.shard.cmp(&b.shard));
+    w.stats.shards = cursors.len() as u64;
+    loop {
+        for c in cursors.iter_mut() {
+            c.fill(stream, limit).await?;
+        }
+        let next = cursors
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.ahead.front().map(|r| (r.arrival_ms, i)))
+            .min();
+        let Some((_, i)) = next else { return Ok(()) };
+        let r = cursors[i].ahead.pop_front().expect("front exists");
+        let shard = cursors[i].shard.clone();
+        w.record(&shard, &r).await?;
+    }
+}
+
+/// A first read: every shard from AT_TIMESTAMP(start) to the first record at or after the end.
+async fn read_stream(stream: &dyn Stream, w: &mut WindowWriter<'_>, window: Window, settings: &Settings) -> Result<(), PortError> {
+    let cursors = stream
+        .list_shards()
+        .await?
+        .into_iter()
+        .map(|s| Cursor {
+            shard: s.shard_id,
+            pos: StartingPosition::AtTimestamp(window.start_ms()),
+            bound: Bound::ArrivedBefore(window.end_ms()),
+            ahead: Default::default(),
+            done: false,
+        })
+        .collect();
+    merge_shards(stream, w, cursors, settings.read_limit).await
+}
+
+/// A re-run: exactly the sequence ranges the first run recorded, merged the same way.
+async fn read_ranges(stream: &dyn Stream, w: &mut WindowWriter<'_>, cp: &Checkpoint, settings: &Settings) -> Result<(), PortError> {
+    let cursors = cp
+        .shards
+        .iter()
+        .map(|(shard, range)| Cursor {
+            shard: shard.clone(),
+            pos: StartingPosition::AtSequenceNumber(range.first_sequence.clone()),
+            bound: Bound::LastSequence(range.last_sequence.clone()),
+            ahead: Default::default(),
+            done: false,
+        })
+        .collect();
+    merge_shards(stream, w, cursors, settings.read_limit).await
 }
 
 async fn read_archive(

@@ -101,13 +101,18 @@ impl LocalFirehose {
         };
         let mut written = 0;
         for path in claimed {
-            let bytes = tokio::fs::read(&path)
-                .await
-                .map_err(|e| PortError::io(op(), e))?;
+            // Another process's flusher may have taken this file first: that is its to write.
+            let bytes = match tokio::fs::read(&path).await {
+                Ok(b) => b,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(PortError::io(op(), e)),
+            };
             written += self.write_objects(stream, event_type, &bytes).await?;
-            tokio::fs::remove_file(&path)
-                .await
-                .map_err(|e| PortError::io(op(), e))?;
+            match tokio::fs::remove_file(&path).await {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(PortError::io(op(), e)),
+            }
         }
         Ok(written)
     }

@@ -120,15 +120,19 @@ impl Warehouse for PostgresWarehouse {
     }
 
     async fn apply_schema(&self, statements: &[String]) -> PortResult<()> {
-        let client = self.client.lock().await;
+        let mut client = self.client.lock().await;
+        let tx = client.transaction().await.map_err(|e| classify("applying the schema", e))?;
+        // Concurrent CREATE ... IF NOT EXISTS can still collide in the catalog; one at a time.
+        tx.batch_execute("SELECT pg_advisory_xact_lock(7478628)")
+            .await
+            .map_err(|e| classify("locking the schema", e))?;
         for sql in statements {
             let first_line = sql.lines().next().unwrap_or_default();
-            client
-                .batch_execute(sql)
+            tx.batch_execute(sql)
                 .await
                 .map_err(|e| classify(format!("applying `{first_line}`"), e))?;
         }
-        Ok(())
+        tx.commit().await.map_err(|e| classify("applying the schema", e))
     }
 
     async fn load(&self, job: &LoadJob) -> PortResult<LoadCounts> {

@@ -87,7 +87,7 @@ pub struct LocalStack {
         tokio::sync::watch::Sender<bool>,
         tokio::task::JoinHandle<PortResult<()>>,
     )>,
-    cluster_started: Option<PgCluster>,
+    cluster: Option<ClusterLease>,
 }
 
 impl LocalStack {
@@ -109,17 +109,17 @@ impl LocalStack {
             routes.clone(),
             hints,
         ));
-        let (conninfo, cluster_started) = match database {
+        let (conninfo, cluster) = match database {
             Database::Url(url) => (url, None),
             Database::Private => {
-                let (conninfo, started) = start_private(&home.postgres_dir()).await?;
-                (conninfo, started)
+                let (conninfo, lease) = lease_private(&home.postgres_dir()).await?;
+                (conninfo, Some(lease))
             }
         };
         let warehouse = match PostgresWarehouse::connect(&conninfo, dyn_store).await {
             Ok(w) => Arc::new(w),
             Err(e) => {
-                stop_cluster(cluster_started).await;
+                release(cluster).await;
                 return Err(e);
             }
         };
@@ -127,7 +127,7 @@ impl LocalStack {
             .apply_schema(&schema(routes.routes(), warehouse.dialect()))
             .await
         {
-            stop_cluster(cluster_started).await;
+            release(cluster).await;
             return Err(e);
         }
         let (tx, rx) = tokio::sync::watch::channel(false);
@@ -139,7 +139,7 @@ impl LocalStack {
             firehose,
             warehouse,
             flusher: Some((tx, handle)),
-            cluster_started,
+            cluster,
         })
     }
 
@@ -158,15 +158,59 @@ impl LocalStack {
                 Err(e) => Err(PortError::permanent("stopping the Firehose stand-in", e)),
             };
         }
-        stop_cluster(self.cluster_started.take()).await;
+        release(self.cluster.take()).await;
         result
     }
 }
 
-async fn stop_cluster(cluster: Option<PgCluster>) {
-    if let Some(cluster) = cluster {
-        let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+async fn release(lease: Option<ClusterLease>) {
+    if let Some(lease) = lease {
+        let _ = tokio::task::spawn_blocking(move || lease.release()).await;
     }
+}
+
+/// One process's use of the private cluster. Every user holds a shared lock on `users.lock`;
+/// the last one out (the only one that can then lock it exclusively) stops the server, whoever
+/// started it. A crashed user's lock goes with its process.
+pub struct ClusterLease {
+    cluster: PgCluster,
+    users: std::fs::File,
+}
+
+impl ClusterLease {
+    fn release(self) {
+        let ClusterLease { cluster, users } = self;
+        let _ = users.unlock();
+        if users.try_lock().is_ok() {
+            let _ = cluster.stop();
+        }
+    }
+}
+
+/// Starts (if needed) the private cluster and its database, and holds a use of it until the
+/// lease is released. Returns the connection string.
+pub async fn lease_private(dir: &Path) -> PortResult<(String, ClusterLease)> {
+    let op = "starting the private PostgreSQL";
+    std::fs::create_dir_all(dir).map_err(|e| PortError::io(format!("creating {}", dir.display()), e))?;
+    let users = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(dir.join("users.lock"))
+        .map_err(|e| PortError::io(format!("opening {}", dir.join("users.lock").display()), e))?;
+    let cluster = PgCluster::new(dir);
+    let c = cluster.clone();
+    let users = tokio::task::spawn_blocking(move || -> Result<std::fs::File, String> {
+        // Waits while a last user is stopping the server, then starts it again if needed.
+        users.lock_shared().map_err(|e| e.to_string())?;
+        c.ensure_started().map_err(|e| e.to_string())?;
+        c.ensure_database(DATABASE_NAME).map_err(|e| e.to_string())?;
+        Ok(users)
+    })
+    .await
+    .map_err(|e| PortError::permanent(op, e))?
+    .map_err(|e| PortError::permanent(op, e))?;
+    Ok((cluster.connection_string(DATABASE_NAME), ClusterLease { cluster, users }))
 }
 
 /// Starts (if needed) the private cluster and its database. Returns the connection string, and
