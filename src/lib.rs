@@ -9,5 +9,4 @@ pub mod generate;
 pub mod machine;
 pub mod metrics;
 pub mod ports;
-pub mod runner;
 pub mod steps;

@@ -35,7 +35,7 @@ use pushfeed::faults::{
 };
 use pushfeed::generate::{generate, TrafficProfile, Truth};
 use pushfeed::ports::{Clock, Delivery, Notifier, ObjectStore, Stream, Warehouse};
-use pushfeed::runner::{run_window, Ports, WindowReport};
+use common::runner::{run_window, Ports, WindowReport};
 use pushfeed::steps::Settings;
 
 struct FixedClock(i64);

@@ -1,15 +1,16 @@
-//! Runs one window end to end on the local stack by calling the steps in the state machine's
-//! order. Kept tiny on purpose: the state machine issue replaces it with the ASL executor.
+//! Test support: runs one window by calling the steps in the state machine's order, on borrowed
+//! ports and without retries, so concurrency and fault tests can hand each run its own ports and
+//! clock. The product runs windows through the state machine (`pushfeed::machine`).
 
 use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::domain::window::Window;
-use crate::ports::{Clock, Delivery, Notifier, ObjectStore, Stream, Warehouse};
-use crate::steps::contract::{BranchInput, LoadOutput, ReadWindowInput, ReadWindowOutput};
-use crate::steps::notify::{failure_message, Failure};
-use crate::steps::{self, Settings, StepError};
+use pushfeed::domain::window::Window;
+use pushfeed::ports::{Clock, Delivery, Notifier, ObjectStore, Stream, Warehouse};
+use pushfeed::steps::contract::{BranchInput, LoadOutput, ReadWindowInput, ReadWindowOutput};
+use pushfeed::steps::notify::{failure_message, Failure};
+use pushfeed::steps::{self, Settings, StepError};
 
 /// What one window did: the summary `pushfeed run` prints.
 #[derive(Debug, Clone, Serialize)]
