@@ -110,6 +110,25 @@ enum Command {
         /// The execution's name (as `executions` lists it) or its file.
         execution: String,
     },
+    /// Run generated traffic through the state machine with faults injected, and check that
+    /// nothing was lost or loaded twice.
+    Chaos {
+        /// Windows (minutes) of traffic.
+        #[arg(long, default_value_t = 5)]
+        windows: u32,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// `none`, `light`, `ci`, `heavy`, or `kind=P,...` (see docs/reliability.md).
+        #[arg(long, default_value = "ci")]
+        faults: String,
+        /// Mean events per second of the traffic.
+        #[arg(long, default_value_t = 10.0)]
+        rate: f64,
+        /// Every this many windows, the first execution meets a stream outage that outlasts its
+        /// retries, so the window fails, is notified and is re-executed (0: never).
+        #[arg(long, default_value_t = 10)]
+        outage_every: u32,
+    },
     /// Run any state machine definition on the local executor.
     States {
         #[command(subcommand)]
@@ -208,6 +227,22 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             }
             let runs = run_windows(&home, &cli.home, &settings, &windows, "replay", true).await?;
             report_runs(&runs, cli.json, true)
+        }
+        Command::Chaos { windows, seed, faults, rate, outage_every } => {
+            if windows == 0 || windows > 10_000 {
+                bail!("--windows must be between 1 and 10000");
+            }
+            let faults = crate::faults::FaultProfile::parse(&faults, seed).map_err(|e| anyhow!("--faults: {e}"))?;
+            let opts = crate::chaos::ChaosOptions { windows, seed, faults, rate, outage_every };
+            let report = crate::chaos::chaos(&cli.home, &settings.routes, &opts).await?;
+            print_chaos(&report, cli.json)?;
+            if !report.holds() {
+                bail!(
+                    "the invariant does not hold: lost {}, duplicated {}, rejected missing {}, raw records missing {}, tables equal to the fault-free run: {}",
+                    report.lost, report.duplicated, report.rejected_missing, report.raw_records_missing, report.tables_equal_reference
+                );
+            }
+            Ok(())
         }
         Command::Executions { limit } => executions(&home, limit, cli.json),
         Command::History { execution } => history(&home, &execution, cli.json),
@@ -707,6 +742,41 @@ async fn demo(
         home_arg.display()
     );
     check_runs(&runs)
+}
+
+fn print_chaos(r: &crate::chaos::ChaosReport, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = [
+        ("windows", r.windows.to_string()),
+        ("records", r.records.to_string()),
+        ("valid events", r.valid_events.to_string()),
+        ("malformed records", r.malformed_records.to_string()),
+        ("faults injected", r.faults.values().sum::<u64>().to_string()),
+        ("task retries", r.retries.to_string()),
+        ("executions failed", r.executions_failed.to_string()),
+        ("failures notified", r.failures_notified.to_string()),
+        ("re-executions", r.reexecutions.to_string()),
+        ("lost (must be 0)", r.lost.to_string()),
+        ("duplicated (must be 0)", r.duplicated.to_string()),
+        ("rejected records missing", r.rejected_missing.to_string()),
+        ("raw records missing", r.raw_records_missing.to_string()),
+        ("tables equal a fault-free run", if r.tables_equal_reference { "yes" } else { "NO" }.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| vec![k.to_string(), v])
+    .collect();
+    print_table(&["", ""], &rows, "");
+    let faults: Vec<Vec<String>> = r.faults.iter().map(|(k, v)| vec![k.to_string(), v.to_string()]).collect();
+    println!();
+    print_table(&["fault", "injected"], &faults, "");
+    if !r.fault_kinds_not_injected.is_empty() {
+        println!("not injected this run: {}", r.fault_kinds_not_injected.join(", "));
+    }
+    println!("\n{}", r.home.display());
+    Ok(())
 }
 
 /// Every saved execution, newest first.

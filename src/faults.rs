@@ -12,7 +12,7 @@
 //! each kind happened. Decisions are deterministic for a seed and a sequence of calls per kind:
 //! the n-th decision about a kind is a hash of (seed, kind, n), whichever task asks.
 //!
-//! ```ignore
+//! ```text
 //! let faults = Faults::new(FaultProfile::parse("ci", 7)?);
 //! let stream = FaultyStream::new(Arc::new(stream), faults.clone());
 //! let store = FaultyStore::new(stack.store.clone(), faults.clone());
@@ -264,18 +264,18 @@ impl FaultProfile {
         for (kind, p) in [
             (FaultKind::StreamThrottled, 0.05),
             (FaultKind::StreamIteratorExpired, 0.05),
-            (FaultKind::StoreErrorBefore, 0.01),
-            (FaultKind::StoreErrorAfter, 0.01),
+            (FaultKind::StoreErrorBefore, 0.02),
+            (FaultKind::StoreErrorAfter, 0.02),
             (FaultKind::DeliveryErrorBefore, 0.1),
-            (FaultKind::DeliveryCrashAfterAccept, 0.1),
+            (FaultKind::DeliveryCrashAfterAccept, 0.2),
             (FaultKind::DeliveryPartialFailure, 0.2),
             (FaultKind::DeliveryDuplicate, 0.2),
             (FaultKind::ObjectsLate, 0.2),
             (FaultKind::WarehouseSerializationFailure, 0.1),
-            (FaultKind::WarehouseLockTimeout, 0.1),
+            (FaultKind::WarehouseLockTimeout, 0.15),
             (FaultKind::WarehouseCrashAfterCommit, 0.1),
-            (FaultKind::NotifierFailure, 0.3),
-            (FaultKind::NotifierFailureAfterPublish, 0.3),
+            (FaultKind::NotifierFailure, 0.5),
+            (FaultKind::NotifierFailureAfterPublish, 0.5),
         ] {
             profile.set(kind, p);
         }

@@ -2,6 +2,7 @@
 //! exactly once.
 
 pub mod adapters;
+pub mod chaos;
 pub mod cli;
 pub mod domain;
 pub mod faults;

@@ -281,6 +281,7 @@ pub struct LocalRunner {
     settings: Arc<Settings>,
     definition: Definition,
     executions_dir: PathBuf,
+    clock: asl::Clock,
 }
 
 /// Firehose's stand-in flushes in under a second, so the AwaitObjects loop waits one second.
@@ -298,7 +299,25 @@ impl LocalRunner {
             settings: Arc::new(settings),
             definition: local_definition(LOCAL_WAIT_SECONDS, replay_command)?,
             executions_dir,
+            clock: asl::Clock::Real,
         })
+    }
+
+    /// Runs executions on the virtual clock: retry backoff and Wait states take no real time.
+    pub fn virtual_clock(mut self) -> LocalRunner {
+        self.clock = asl::Clock::virtual_now();
+        self
+    }
+
+    /// The same runner on other ports (e.g. with faults injected).
+    pub fn with_ports(&self, ports: LocalPorts) -> LocalRunner {
+        LocalRunner {
+            ports,
+            settings: self.settings.clone(),
+            definition: self.definition.clone(),
+            executions_dir: self.executions_dir.clone(),
+            clock: self.clock,
+        }
     }
 
     /// One execution for `window`; `kind` (run, replay, demo...) goes into its name.
