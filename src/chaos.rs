@@ -15,7 +15,10 @@ use crate::adapters::local::stack::{Database, Home, LocalStack};
 use crate::adapters::local::stream::{LocalStream, PutRecord};
 use crate::domain::routes::RoutingTable;
 use crate::domain::window::{now_ms, Window};
-use crate::faults::{FaultKind, FaultProfile, Faults, FaultyDelivery, FaultyNotifier, FaultyStore, FaultyStream, FaultyWarehouse};
+use crate::faults::{
+    FaultKind, FaultProfile, Faults, FaultyDelivery, FaultyNotifier, FaultyStore, FaultyStream,
+    FaultyWarehouse,
+};
 use crate::generate::{generate, GeneratedRecord, TrafficProfile, Truth};
 use crate::machine::{LocalPorts, LocalRunner};
 use crate::ports::{ObjectStore, SystemClock, Warehouse};
@@ -67,8 +70,13 @@ impl ChaosReport {
 const MAX_EXECUTIONS_PER_WINDOW: u32 = 10;
 
 pub async fn chaos(root: &Path, routes: &RoutingTable, opts: &ChaosOptions) -> Result<ChaosReport> {
-    let run_dir = root.join("chaos").join(format!("seed-{}-{}", opts.seed, now_ms()));
-    let (faulty_home, reference_home) = (Home::new(run_dir.join("faulty")), Home::new(run_dir.join("reference")));
+    let run_dir = root
+        .join("chaos")
+        .join(format!("seed-{}-{}", opts.seed, now_ms()));
+    let (faulty_home, reference_home) = (
+        Home::new(run_dir.join("faulty")),
+        Home::new(run_dir.join("reference")),
+    );
     let current = Window::containing(now_ms());
     let first = current.minus_minutes(i64::from(opts.windows));
     let windows = Window::range_inclusive(first, current.previous())?;
@@ -83,7 +91,16 @@ pub async fn chaos(root: &Path, routes: &RoutingTable, opts: &ChaosOptions) -> R
     });
     for home in [&faulty_home, &reference_home] {
         let stream = LocalStream::open_or_create(home.stream_dir(), 4)?;
-        stream.put_records(traffic.iter().map(|g| PutRecord { partition_key: g.partition_key.clone(), data: g.data.clone(), arrival_ms: Some(g.arrival_ms) }).collect())?;
+        stream.put_records(
+            traffic
+                .iter()
+                .map(|g| PutRecord {
+                    partition_key: g.partition_key.clone(),
+                    data: g.data.clone(),
+                    arrival_ms: Some(g.arrival_ms),
+                })
+                .collect(),
+        )?;
     }
     let settings = Settings {
         routes: routes.clone(),
@@ -93,7 +110,13 @@ pub async fn chaos(root: &Path, routes: &RoutingTable, opts: &ChaosOptions) -> R
     };
 
     // The fault-free reference run.
-    let reference = LocalStack::start(reference_home.clone(), routes, Database::Private, Default::default()).await?;
+    let reference = LocalStack::start(
+        reference_home.clone(),
+        routes,
+        Database::Private,
+        Default::default(),
+    )
+    .await?;
     let outcome = run_reference(&reference, &reference_home, &settings, &windows).await;
     let reference_tables = match outcome {
         Ok(()) => dump_tables(reference.warehouse.as_ref(), routes).await,
@@ -103,7 +126,13 @@ pub async fn chaos(root: &Path, routes: &RoutingTable, opts: &ChaosOptions) -> R
     let reference_tables = reference_tables?;
 
     // The faulty run.
-    let stack = LocalStack::start(faulty_home.clone(), routes, Database::Private, Default::default()).await?;
+    let stack = LocalStack::start(
+        faulty_home.clone(),
+        routes,
+        Database::Private,
+        Default::default(),
+    )
+    .await?;
     let result = run_faulty(&stack, &faulty_home, &settings, &windows, opts).await;
     let checked = match result {
         Ok(counts) => check(&stack, routes, &traffic, &reference_tables, counts).await,
@@ -127,12 +156,26 @@ fn local_ports(stack: &LocalStack, home: &Home) -> Result<LocalPorts> {
     })
 }
 
-async fn run_reference(stack: &LocalStack, home: &Home, settings: &Settings, windows: &[Window]) -> Result<()> {
-    let runner = LocalRunner::new(local_ports(stack, home)?, settings.clone(), "pushfeed replay", home.executions_dir())?.virtual_clock();
+async fn run_reference(
+    stack: &LocalStack,
+    home: &Home,
+    settings: &Settings,
+    windows: &[Window],
+) -> Result<()> {
+    let runner = LocalRunner::new(
+        local_ports(stack, home)?,
+        settings.clone(),
+        "pushfeed replay",
+        home.executions_dir(),
+    )?
+    .virtual_clock();
     for &w in windows {
         let run = runner.run(w, "reference").await?;
         if !run.succeeded() {
-            return Err(anyhow!("the fault-free reference run failed window {w}: {:?}", run.execution.error));
+            return Err(anyhow!(
+                "the fault-free reference run failed window {w}: {:?}",
+                run.execution.error
+            ));
         }
     }
     Ok(())
@@ -145,40 +188,75 @@ struct RunCounts {
     reexecutions: u64,
 }
 
-async fn run_faulty(stack: &LocalStack, home: &Home, settings: &Settings, windows: &[Window], opts: &ChaosOptions) -> Result<RunCounts> {
+async fn run_faulty(
+    stack: &LocalStack,
+    home: &Home,
+    settings: &Settings,
+    windows: &[Window],
+    opts: &ChaosOptions,
+) -> Result<RunCounts> {
     let faults = Faults::new(opts.faults.clone());
     let plain = local_ports(stack, home)?;
     let faulty = LocalPorts {
         stream: Arc::new(FaultyStream::new(plain.stream.clone(), faults.clone())),
         store: Arc::new(FaultyStore::new(plain.store.clone(), faults.clone())),
         delivery: Arc::new(FaultyDelivery::new(plain.delivery.clone(), faults.clone())),
-        warehouse: Arc::new(FaultyWarehouse::new(plain.warehouse.clone(), faults.clone())),
+        warehouse: Arc::new(FaultyWarehouse::new(
+            plain.warehouse.clone(),
+            faults.clone(),
+        )),
         notifier: Arc::new(FaultyNotifier::new(plain.notifier.clone(), faults.clone())),
         clock: plain.clock.clone(),
     };
     // An outage: the stream refuses every read, more often than ReadWindow's retries allow.
-    let outage_faults = Faults::new(FaultProfile::none(opts.seed).with(FaultKind::StreamThrottled, 1.0));
+    let outage_faults =
+        Faults::new(FaultProfile::none(opts.seed).with(FaultKind::StreamThrottled, 1.0));
     let outage = LocalPorts {
         stream: Arc::new(FaultyStream::new(faulty.stream.clone(), outage_faults)),
         ..faulty.clone()
     };
-    let runner = LocalRunner::new(faulty, settings.clone(), "pushfeed replay", home.executions_dir())?.virtual_clock();
+    let runner = LocalRunner::new(
+        faulty,
+        settings.clone(),
+        "pushfeed replay",
+        home.executions_dir(),
+    )?
+    .virtual_clock();
     let outage_runner = runner.with_ports(outage);
-    let mut counts = RunCounts { faults: faults.clone(), retries: 0, executions_failed: 0, reexecutions: 0 };
+    let mut counts = RunCounts {
+        faults: faults.clone(),
+        retries: 0,
+        executions_failed: 0,
+        reexecutions: 0,
+    };
     for (i, &w) in windows.iter().enumerate() {
         let mut attempt = 0;
         loop {
-            let in_outage = attempt == 0 && opts.outage_every > 0 && i as u32 % opts.outage_every == 0;
-            let run = if in_outage { outage_runner.run(w, "chaos").await? } else { runner.run(w, "chaos").await? };
+            let in_outage = attempt == 0
+                && opts.outage_every > 0
+                && (i as u32).is_multiple_of(opts.outage_every);
+            let run = if in_outage {
+                outage_runner.run(w, "chaos").await?
+            } else {
+                runner.run(w, "chaos").await?
+            };
             counts.retries += run.execution.history.of_type("TaskFailed").count() as u64
-                + run.execution.history.of_type("LambdaFunctionFailed").count() as u64;
+                + run
+                    .execution
+                    .history
+                    .of_type("LambdaFunctionFailed")
+                    .count() as u64;
             if run.succeeded() {
                 break;
             }
             counts.executions_failed += 1;
             attempt += 1;
             if attempt >= MAX_EXECUTIONS_PER_WINDOW {
-                return Err(anyhow!("window {w} still failed after {attempt} executions: {:?} {:?}", run.execution.error, run.execution.cause));
+                return Err(anyhow!(
+                    "window {w} still failed after {attempt} executions: {:?} {:?}",
+                    run.execution.error,
+                    run.execution.cause
+                ));
             }
             // The person reads the email and re-runs the window.
             counts.reexecutions += 1;
@@ -188,11 +266,24 @@ async fn run_faulty(stack: &LocalStack, home: &Home, settings: &Settings, window
 }
 
 /// Each table's rows without the columns a run sets (batch_id, loaded_at), ordered by event id.
-async fn dump_tables(warehouse: &dyn Warehouse, routes: &RoutingTable) -> Result<BTreeMap<String, Vec<Vec<Option<String>>>>> {
+async fn dump_tables(
+    warehouse: &dyn Warehouse,
+    routes: &RoutingTable,
+) -> Result<BTreeMap<String, Vec<Vec<Option<String>>>>> {
     let mut out = BTreeMap::new();
     for r in routes.routes() {
-        let cols: Vec<&str> = r.profile().columns().iter().map(|c| c.name).filter(|n| *n != "batch_id" && *n != "loaded_at").collect();
-        let sql = format!("SELECT {} FROM {} ORDER BY event_id", cols.join(", "), r.table);
+        let cols: Vec<&str> = r
+            .profile()
+            .columns()
+            .iter()
+            .map(|c| c.name)
+            .filter(|n| *n != "batch_id" && *n != "loaded_at")
+            .collect();
+        let sql = format!(
+            "SELECT {} FROM {} ORDER BY event_id",
+            cols.join(", "),
+            r.table
+        );
         out.insert(r.table.clone(), warehouse.query(&sql).await?.rows);
     }
     Ok(out)
@@ -202,7 +293,9 @@ async fn read_lines(store: &dyn ObjectStore, key: &str) -> Result<Vec<serde_json
     let bytes = store.get(key).await?;
     let text = if key.ends_with(".gz") {
         let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(&bytes[..]).read_to_end(&mut out).with_context(|| format!("inflating {key}"))?;
+        flate2::read::MultiGzDecoder::new(&bytes[..])
+            .read_to_end(&mut out)
+            .with_context(|| format!("inflating {key}"))?;
         out
     } else {
         bytes
@@ -232,7 +325,10 @@ async fn check(
                 for e in events {
                     valid.insert(e.id.clone());
                     if let Some(route) = routes.for_type(&e.event_type) {
-                        expected.entry(route.table.clone()).or_default().insert(e.id.clone());
+                        expected
+                            .entry(route.table.clone())
+                            .or_default()
+                            .insert(e.id.clone());
                     }
                 }
             }
@@ -241,7 +337,13 @@ async fn check(
     }
     let (mut lost, mut duplicated) = (0u64, 0u64);
     for r in routes.routes() {
-        let rows = warehouse.query(&format!("SELECT event_id, COUNT(*) FROM {} GROUP BY event_id", r.table)).await?.rows;
+        let rows = warehouse
+            .query(&format!(
+                "SELECT event_id, COUNT(*) FROM {} GROUP BY event_id",
+                r.table
+            ))
+            .await?
+            .rows;
         let mut present = BTreeSet::new();
         for row in rows {
             let id = row[0].clone().unwrap_or_default();
@@ -260,7 +362,14 @@ async fn check(
     let mut rejected: BTreeMap<(String, String, u64), String> = BTreeMap::new();
     for meta in store.list("rejected/").await? {
         for v in read_lines(store, &meta.key).await? {
-            let key = (v["shard"].as_str().unwrap_or_default().to_string(), v["sequence_number"].as_str().unwrap_or_default().to_string(), v["line"].as_u64().unwrap_or(0));
+            let key = (
+                v["shard"].as_str().unwrap_or_default().to_string(),
+                v["sequence_number"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                v["line"].as_u64().unwrap_or(0),
+            );
             rejected.insert(key, v["reason"].as_str().unwrap_or_default().to_string());
         }
     }
@@ -268,17 +377,28 @@ async fn check(
     for reason in rejected.values() {
         *found.entry(reason.clone()).or_default() += 1;
     }
-    let rejected_missing = malformed.iter().map(|(reason, n)| n.saturating_sub(*found.get(reason).unwrap_or(&0))).sum();
+    let rejected_missing = malformed
+        .iter()
+        .map(|(reason, n)| n.saturating_sub(*found.get(reason).unwrap_or(&0)))
+        .sum();
     // The raw archive holds every record put.
     let mut archived = BTreeSet::new();
     for meta in store.list("raw/").await? {
         for v in read_lines(store, &meta.key).await? {
-            archived.insert((v["shard"].as_str().unwrap_or_default().to_string(), v["sequence_number"].as_str().unwrap_or_default().to_string()));
+            archived.insert((
+                v["shard"].as_str().unwrap_or_default().to_string(),
+                v["sequence_number"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+            ));
         }
     }
     let raw_records_missing = (traffic.len() as u64).saturating_sub(archived.len() as u64);
     let tables = dump_tables(warehouse, routes).await?;
-    let outbox = LocalOutbox::new(stack.home.outbox_dir(), false).messages()?.len() as u64;
+    let outbox = LocalOutbox::new(stack.home.outbox_dir(), false)
+        .messages()?
+        .len() as u64;
     let log = counts.faults.log();
     Ok(ChaosReport {
         home: PathBuf::new(),

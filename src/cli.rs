@@ -20,6 +20,10 @@ use crate::machine::{LocalPorts, LocalRunner, WindowRun, WindowSummary};
 use crate::ports::{QueryResult, Stream, SystemClock, Warehouse};
 use crate::steps::Settings;
 
+/// The `--aws` variants of replay, executions and history (Step Functions in AWS).
+#[path = "cli_aws.rs"]
+mod cli_aws;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "pushfeed",
@@ -99,16 +103,82 @@ enum Command {
         from: String,
         #[arg(long)]
         to: String,
+        /// Start the executions on Step Functions in AWS instead (needs --state-machine).
+        #[arg(long, requires = "state_machine")]
+        aws: bool,
+        /// The state machine's ARN (with --aws).
+        #[arg(long, requires = "aws")]
+        state_machine: Option<String>,
     },
     /// List recent executions of the local state machine.
     Executions {
         #[arg(long, default_value_t = 20)]
         limit: usize,
+        /// List the executions of a state machine in AWS instead (needs --state-machine).
+        #[arg(long, requires = "state_machine")]
+        aws: bool,
+        /// The state machine's ARN (with --aws).
+        #[arg(long, requires = "aws")]
+        state_machine: Option<String>,
     },
     /// Show an execution's history, like the Step Functions console.
     History {
-        /// The execution's name (as `executions` lists it) or its file.
+        /// The execution's name (as `executions` lists it) or its file; with --aws, its ARN.
         execution: String,
+        /// Read the history from Step Functions in AWS.
+        #[arg(long)]
+        aws: bool,
+    },
+    /// Put realistic traffic into the local stream (or a Kinesis stream with --aws) at a rate,
+    /// and report the achieved rate, PutRecords latency percentiles and throttles.
+    Loadgen {
+        /// Records per second.
+        #[arg(long, default_value_t = 100.0)]
+        rate: f64,
+        /// How long, in seconds.
+        #[arg(long, default_value_t = 10)]
+        duration: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// A campaign burst: ten times the rate for a sixth of the run.
+        #[arg(long)]
+        burst: bool,
+        /// Hold the local stream to Kinesis's per-shard limits (1,000 records, 1 MiB per second).
+        #[arg(long)]
+        shard_limits: bool,
+        /// Shards of the local stream if this creates it.
+        #[arg(long, default_value_t = 4)]
+        shards: u32,
+        /// Put into a Kinesis stream in AWS instead (the vendor's side of the real stream).
+        #[arg(long, requires = "stream")]
+        aws: bool,
+        /// The Kinesis stream's name, with --aws.
+        #[arg(long)]
+        stream: Option<String>,
+    },
+    /// Print the tables' DDL, or with --aws create the missing tables in Redshift (once per
+    /// stage, and again after adding a route).
+    Schema {
+        /// `redshift` or `postgres`, for printing.
+        #[arg(long, default_value = "redshift")]
+        dialect: String,
+        /// Apply the DDL through the Redshift Data API.
+        #[arg(long, requires = "database")]
+        aws: bool,
+        /// The Redshift Serverless workgroup.
+        #[arg(long, conflicts_with = "cluster_id")]
+        workgroup: Option<String>,
+        /// The provisioned cluster.
+        #[arg(long)]
+        cluster_id: Option<String>,
+        #[arg(long)]
+        database: Option<String>,
+        /// A Secrets Manager secret with the database credentials.
+        #[arg(long, conflicts_with = "db_user")]
+        secret_arn: Option<String>,
+        /// A database user, for temporary cluster credentials.
+        #[arg(long)]
+        db_user: Option<String>,
     },
     /// Run generated traffic through the state machine with faults injected, and check that
     /// nothing was lost or loaded twice.
@@ -220,20 +290,42 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             rate,
             seed,
         } => demo(&home, &cli.home, &settings, minutes, rate, seed, cli.json).await,
-        Command::Replay { from, to } => {
+        Command::Replay {
+            from,
+            to,
+            aws,
+            state_machine,
+        } => {
             let windows = Window::range_inclusive(from.parse()?, to.parse()?)?;
             if windows.len() > 24 * 60 {
                 bail!("--from {from} --to {to} spans {} windows; replay at most a day (1440) at a time", windows.len());
             }
+            if aws {
+                let arn = state_machine.expect("clap requires --state-machine with --aws");
+                return cli_aws::replay(&arn, &windows, cli.json).await;
+            }
             let runs = run_windows(&home, &cli.home, &settings, &windows, "replay", true).await?;
             report_runs(&runs, cli.json, true)
         }
-        Command::Chaos { windows, seed, faults, rate, outage_every } => {
+        Command::Chaos {
+            windows,
+            seed,
+            faults,
+            rate,
+            outage_every,
+        } => {
             if windows == 0 || windows > 10_000 {
                 bail!("--windows must be between 1 and 10000");
             }
-            let faults = crate::faults::FaultProfile::parse(&faults, seed).map_err(|e| anyhow!("--faults: {e}"))?;
-            let opts = crate::chaos::ChaosOptions { windows, seed, faults, rate, outage_every };
+            let faults = crate::faults::FaultProfile::parse(&faults, seed)
+                .map_err(|e| anyhow!("--faults: {e}"))?;
+            let opts = crate::chaos::ChaosOptions {
+                windows,
+                seed,
+                faults,
+                rate,
+                outage_every,
+            };
             let report = crate::chaos::chaos(&cli.home, &settings.routes, &opts).await?;
             print_chaos(&report, cli.json)?;
             if !report.holds() {
@@ -244,8 +336,77 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Executions { limit } => executions(&home, limit, cli.json),
-        Command::History { execution } => history(&home, &execution, cli.json),
+        Command::Executions {
+            limit,
+            aws: true,
+            state_machine: Some(arn),
+        } => cli_aws::executions(&arn, limit, cli.json).await,
+        Command::Executions { limit, .. } => executions(&home, limit, cli.json),
+        Command::History {
+            execution,
+            aws: true,
+        } => cli_aws::history(&execution, cli.json).await,
+        Command::History { execution, .. } => history(&home, &execution, cli.json),
+        Command::Loadgen {
+            rate,
+            duration,
+            seed,
+            burst,
+            shard_limits,
+            shards,
+            aws,
+            stream,
+        } => {
+            if !(rate > 0.0 && rate <= 1_000_000.0) || duration == 0 || duration > 24 * 3600 {
+                bail!("--rate must be above 0 and at most 1000000, and --duration between 1 and 86400 seconds");
+            }
+            let duration = Duration::from_secs(duration);
+            let opts = crate::loadgen::LoadgenOptions {
+                rate,
+                duration,
+                seed,
+                burst: burst.then(|| crate::loadgen::Burst::campaign(duration)),
+                ..crate::loadgen::LoadgenOptions::default()
+            };
+            let report = if aws {
+                cli_aws::loadgen(&stream.unwrap_or_default(), &opts).await?
+            } else {
+                let local = LocalStream::open_or_create(home.stream_dir(), shards)?;
+                let limits = shard_limits.then(crate::loadgen::ShardLimits::default);
+                let target = crate::loadgen::LocalTarget::with_limits(local, limits);
+                crate::loadgen::loadgen(&target, &opts).await?
+            };
+            print_loadgen(&report, cli.json)
+        }
+        Command::Schema {
+            dialect,
+            aws,
+            workgroup,
+            cluster_id,
+            database,
+            secret_arn,
+            db_user,
+        } => {
+            if aws {
+                let target = cli_aws::Target {
+                    workgroup,
+                    cluster_id,
+                    database: database.unwrap_or_default(),
+                    secret_arn,
+                    db_user,
+                };
+                return cli_aws::schema(target, &settings.routes).await;
+            }
+            let dialect = match dialect.as_str() {
+                "redshift" => crate::domain::sql::Dialect::Redshift,
+                "postgres" => crate::domain::sql::Dialect::Postgres,
+                other => bail!("--dialect `{other}` is not known: use redshift or postgres"),
+            };
+            for statement in crate::domain::sql::schema(settings.routes.routes(), dialect) {
+                println!("{statement};\n");
+            }
+            Ok(())
+        }
         Command::States {
             command:
                 StatesCommand::Run {
@@ -744,6 +905,38 @@ async fn demo(
     check_runs(&runs)
 }
 
+fn print_loadgen(r: &crate::loadgen::LoadgenReport, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+        return Ok(());
+    }
+    let rows: Vec<Vec<String>> = [
+        ("target", r.target.clone()),
+        ("records planned", r.planned.to_string()),
+        ("records sent", r.sent.to_string()),
+        ("events", r.events.to_string()),
+        ("bytes", r.bytes.to_string()),
+        ("PutRecords calls", r.calls.to_string()),
+        ("elapsed", format!("{:.1} s", r.elapsed_s)),
+        ("achieved rate", format!("{:.0} records/s", r.achieved_rate)),
+        (
+            "latency p50 / p90 / p99 / max",
+            format!(
+                "{:.1} / {:.1} / {:.1} / {:.1} ms",
+                r.latency_p50_ms, r.latency_p90_ms, r.latency_p99_ms, r.latency_max_ms
+            ),
+        ),
+        ("throttled records", r.throttles.to_string()),
+        ("dropped records", r.dropped.to_string()),
+        ("failed calls", r.errors.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| vec![k.to_string(), v])
+    .collect();
+    print_table(&["", ""], &rows, "");
+    Ok(())
+}
+
 fn print_chaos(r: &crate::chaos::ChaosReport, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(r)?);
@@ -754,7 +947,10 @@ fn print_chaos(r: &crate::chaos::ChaosReport, json: bool) -> Result<()> {
         ("records", r.records.to_string()),
         ("valid events", r.valid_events.to_string()),
         ("malformed records", r.malformed_records.to_string()),
-        ("faults injected", r.faults.values().sum::<u64>().to_string()),
+        (
+            "faults injected",
+            r.faults.values().sum::<u64>().to_string(),
+        ),
         ("task retries", r.retries.to_string()),
         ("executions failed", r.executions_failed.to_string()),
         ("failures notified", r.failures_notified.to_string()),
@@ -763,17 +959,32 @@ fn print_chaos(r: &crate::chaos::ChaosReport, json: bool) -> Result<()> {
         ("duplicated (must be 0)", r.duplicated.to_string()),
         ("rejected records missing", r.rejected_missing.to_string()),
         ("raw records missing", r.raw_records_missing.to_string()),
-        ("tables equal a fault-free run", if r.tables_equal_reference { "yes" } else { "NO" }.to_string()),
+        (
+            "tables equal a fault-free run",
+            if r.tables_equal_reference {
+                "yes"
+            } else {
+                "NO"
+            }
+            .to_string(),
+        ),
     ]
     .into_iter()
     .map(|(k, v)| vec![k.to_string(), v])
     .collect();
     print_table(&["", ""], &rows, "");
-    let faults: Vec<Vec<String>> = r.faults.iter().map(|(k, v)| vec![k.to_string(), v.to_string()]).collect();
+    let faults: Vec<Vec<String>> = r
+        .faults
+        .iter()
+        .map(|(k, v)| vec![k.to_string(), v.to_string()])
+        .collect();
     println!();
     print_table(&["fault", "injected"], &faults, "");
     if !r.fault_kinds_not_injected.is_empty() {
-        println!("not injected this run: {}", r.fault_kinds_not_injected.join(", "));
+        println!(
+            "not injected this run: {}",
+            r.fault_kinds_not_injected.join(", ")
+        );
     }
     println!("\n{}", r.home.display());
     Ok(())

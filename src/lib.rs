@@ -7,6 +7,7 @@ pub mod cli;
 pub mod domain;
 pub mod faults;
 pub mod generate;
+pub mod loadgen;
 pub mod machine;
 pub mod metrics;
 pub mod ports;

@@ -57,7 +57,11 @@ pub fn read_window(out: &ReadWindowOutput, now_ms: i64, duration_ms: i64) -> Str
             ("StepDurationMs", duration_ms as f64, "Milliseconds"),
             ("StreamLagMs", lag, "Milliseconds"),
         ],
-        &[("Step", json!("ReadWindow")), ("window", json!(out.window)), ("batch", json!(out.batch))],
+        &[
+            ("Step", json!("ReadWindow")),
+            ("window", json!(out.window)),
+            ("batch", json!(out.batch)),
+        ],
     )
 }
 
@@ -100,7 +104,11 @@ pub fn load(out: &LoadOutput, now_ms: i64, duration_ms: i64) -> String {
             ("RowsUnchanged", out.rows_unchanged as f64, "Count"),
             ("StepDurationMs", duration_ms as f64, "Milliseconds"),
         ],
-        &[("Step", json!("Load")), ("window", json!(out.window)), ("table", json!(out.table))],
+        &[
+            ("Step", json!("Load")),
+            ("window", json!(out.window)),
+            ("table", json!(out.table)),
+        ],
     )
 }
 

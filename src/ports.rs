@@ -138,6 +138,32 @@ pub trait ObjectWriter: Send {
     async fn finish(self: Box<Self>) -> PortResult<ObjectMeta>;
 }
 
+/// An object being read front to back in parts, so that a large object never sits whole in
+/// memory (S3: one GetObject whose body is consumed as it arrives).
+#[async_trait]
+pub trait ObjectReader: Send {
+    /// Appends the object's next bytes to `out`, at most `max` of them, and returns how many it
+    /// appended: fewer than `max` only at the end of the object, 0 once it is exhausted.
+    async fn read_into(&mut self, out: &mut Vec<u8>, max: usize) -> PortResult<usize>;
+}
+
+/// The fallback [`ObjectStore::reader`]: the object read whole, then handed out in parts.
+struct WholeObjectReader {
+    bytes: Vec<u8>,
+    pos: usize,
+}
+
+#[async_trait]
+impl ObjectReader for WholeObjectReader {
+    async fn read_into(&mut self, out: &mut Vec<u8>, max: usize) -> PortResult<usize> {
+        let end = self.pos.saturating_add(max).min(self.bytes.len());
+        out.extend_from_slice(&self.bytes[self.pos..end]);
+        let n = end - self.pos;
+        self.pos = end;
+        Ok(n)
+    }
+}
+
 #[async_trait]
 pub trait ObjectStore: Send + Sync {
     async fn put(&self, key: &str, bytes: Vec<u8>) -> PortResult<()>;
@@ -148,6 +174,16 @@ pub trait ObjectStore: Send + Sync {
     async fn list(&self, prefix: &str) -> PortResult<Vec<ObjectMeta>>;
     /// Starts a streamed write, for objects too large to hold in memory.
     async fn writer(&self, key: &str) -> PortResult<Box<dyn ObjectWriter>>;
+    /// Starts a streamed read, for objects too large to hold in memory; `NotFound` if the key
+    /// holds nothing. The default reads the object whole with `get` and hands it out in parts:
+    /// correct, but not bounded, so adapters override it (the local store reads its file in
+    /// parts; an S3 adapter consumes the GetObject body as it arrives).
+    async fn reader(&self, key: &str) -> PortResult<Box<dyn ObjectReader>> {
+        Ok(Box::new(WholeObjectReader {
+            bytes: self.get(key).await?,
+            pos: 0,
+        }))
+    }
     /// The `s3://bucket/key` form of a key, as a COPY manifest names it.
     fn url(&self, key: &str) -> String;
 }

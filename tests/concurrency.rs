@@ -21,6 +21,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::runner::{run_window, Ports, WindowReport};
 use pushfeed::adapters::local::firehose::BufferHints;
 use pushfeed::adapters::local::object_store::LocalObjectStore;
 use pushfeed::adapters::local::pg_cluster::PgCluster;
@@ -35,7 +36,6 @@ use pushfeed::faults::{
 };
 use pushfeed::generate::{generate, TrafficProfile, Truth};
 use pushfeed::ports::{Clock, Delivery, Notifier, ObjectStore, Stream, Warehouse};
-use common::runner::{run_window, Ports, WindowReport};
 use pushfeed::steps::Settings;
 
 struct FixedClock(i64);

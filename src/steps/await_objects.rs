@@ -3,15 +3,14 @@
 
 use std::collections::HashSet;
 use std::hash::{BuildHasher, Hasher};
-use std::io::Read;
 
 use super::contract::{AwaitOutput, BranchInput};
-use super::deliver::check_branch;
+use super::deliver::{check_branch, ObjectLines, READ_CHUNK};
 use super::error::StepError;
 use super::Settings;
 use crate::domain::keys::ObjectKey;
 use crate::domain::row::RowTags;
-use crate::ports::ObjectStore;
+use crate::ports::{ErrorKind, ObjectStore};
 
 /// The delivered objects that hold records of the batch, and how many distinct events they hold.
 pub struct Delivered {
@@ -41,39 +40,36 @@ pub async fn scan_delivered(
             }) if event_type == input.event_type && window == input.window => {}
             _ => continue,
         }
-        let bytes = store
-            .get(&meta.key)
+        // Read in parts: a delivered object may be large (Firehose buffers up to 128 MiB).
+        let reading = |e| StepError::from_port(&format!("{ctx}: reading {}", meta.key), e);
+        let mut lines = ObjectLines::open(store, &meta.key, READ_CHUNK)
             .await
-            .map_err(|e| StepError::from_port(&format!("{ctx}: reading {}", meta.key), e))?;
-        let text = if meta.key.ends_with(".gz") {
-            let mut out = Vec::with_capacity(bytes.len() * 4);
-            flate2::read::MultiGzDecoder::new(&bytes[..])
-                .read_to_end(&mut out)
-                .map_err(|e| {
-                    StepError::InvalidInput(format!(
-                        "{ctx}: delivered object {} is not gzip: {e}",
-                        meta.key
-                    ))
-                })?;
-            out
-        } else {
-            bytes
-        };
+            .map_err(reading)?;
         let mut mine = 0;
-        for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-            let Ok(tags) = serde_json::from_slice::<RowTags>(line) else {
-                continue;
-            };
-            if tags.batch_id != input.batch.as_str() {
-                continue;
+        while let Some(block) = lines.next_block().await.map_err(|e| match e.kind {
+            ErrorKind::Permanent if e.operation.starts_with("inflating ") => {
+                StepError::InvalidInput(format!(
+                    "{ctx}: delivered object {} is not gzip: {}",
+                    meta.key, e.message
+                ))
             }
-            mine += 1;
-            let mut h = hasher.build_hasher();
-            h.write(tags.event_id.as_bytes());
-            let mut h2 = hasher.build_hasher();
-            h2.write_u8(1);
-            h2.write(tags.event_id.as_bytes());
-            seen.insert((u128::from(h.finish()) << 64) | u128::from(h2.finish()));
+            _ => reading(e),
+        })? {
+            for line in block.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+                let Ok(tags) = serde_json::from_slice::<RowTags>(line) else {
+                    continue;
+                };
+                if tags.batch_id != input.batch.as_str() {
+                    continue;
+                }
+                mine += 1;
+                let mut h = hasher.build_hasher();
+                h.write(tags.event_id.as_bytes());
+                let mut h2 = hasher.build_hasher();
+                h2.write_u8(1);
+                h2.write(tags.event_id.as_bytes());
+                seen.insert((u128::from(h.finish()) << 64) | u128::from(h2.finish()));
+            }
         }
         if mine > 0 {
             objects.push((meta.key, mine));

@@ -1,6 +1,8 @@
 //! Deliver: streams one type's staging object into its Firehose delivery stream, in batches
-//! within PutRecordBatch's limits, re-sending exactly the records Firehose reports failed.
+//! within PutRecordBatch's limits, re-sending exactly the records Firehose reports failed. The
+//! object is read in parts ([`ObjectLines`]), so memory stays flat however large the window.
 
+use std::io::Write;
 use std::time::Duration;
 
 use super::contract::{BranchInput, DeliverOutput};
@@ -8,9 +10,86 @@ use super::error::StepError;
 use super::Settings;
 use crate::domain::keys::ObjectKey;
 use crate::ports::{
-    Delivery, ObjectStore, DELIVERY_MAX_BATCH_BYTES as MAX_BATCH_BYTES,
-    DELIVERY_MAX_BATCH_RECORDS as MAX_BATCH_RECORDS,
+    Delivery, ObjectReader, ObjectStore, PortError, PortResult,
+    DELIVERY_MAX_BATCH_BYTES as MAX_BATCH_BYTES, DELIVERY_MAX_BATCH_RECORDS as MAX_BATCH_RECORDS,
 };
+
+/// How much of an object the steps read at a time. Deliver's memory is about this plus one
+/// PutRecordBatch (4 MiB), whatever the window's size.
+pub const READ_CHUNK: usize = 8 << 20;
+
+/// An object's lines, read in parts: each call hands out a block of whole lines, so memory holds
+/// one part of the object (and one line split across two parts), never the whole object.
+pub struct ObjectLines {
+    reader: Box<dyn ObjectReader>,
+    key: String,
+    chunk: usize,
+    /// Inflates a gzip object as its parts arrive; the inflated bytes collect in its inner Vec.
+    gunzip: Option<flate2::write::MultiGzDecoder<Vec<u8>>>,
+    /// Bytes read but not handed out yet, from `start` on.
+    buf: Vec<u8>,
+    start: usize,
+    raw: Vec<u8>,
+    eof: bool,
+}
+
+impl ObjectLines {
+    /// Opens `key`; a key ending in `.gz` is inflated as it is read.
+    pub async fn open(store: &dyn ObjectStore, key: &str, chunk: usize) -> PortResult<ObjectLines> {
+        Ok(ObjectLines {
+            reader: store.reader(key).await?,
+            key: key.to_string(),
+            chunk: chunk.max(1),
+            gunzip: key
+                .ends_with(".gz")
+                .then(|| flate2::write::MultiGzDecoder::new(Vec::new())),
+            buf: Vec::new(),
+            start: 0,
+            raw: Vec::new(),
+            eof: false,
+        })
+    }
+
+    /// The next block of whole lines, each with its newline (the object's last line may lack
+    /// one); None at the end of the object.
+    pub async fn next_block(&mut self) -> PortResult<Option<&[u8]>> {
+        // Keep only the unfinished line of the last block.
+        self.buf.drain(..self.start);
+        self.start = 0;
+        loop {
+            if let Some(pos) = self.buf.iter().rposition(|&b| b == b'\n') {
+                self.start = pos + 1;
+                return Ok(Some(&self.buf[..self.start]));
+            }
+            if self.eof {
+                self.start = self.buf.len();
+                return Ok((!self.buf.is_empty()).then_some(&self.buf[..]));
+            }
+            self.fill().await?;
+        }
+    }
+
+    async fn fill(&mut self) -> PortResult<()> {
+        let Some(gunzip) = self.gunzip.as_mut() else {
+            let n = self.reader.read_into(&mut self.buf, self.chunk).await?;
+            self.eof = n < self.chunk;
+            return Ok(());
+        };
+        self.raw.clear();
+        // Compressed parts are smaller: an eighth of a chunk inflates to about a chunk.
+        let want = (self.chunk / 8).max(1);
+        let n = self.reader.read_into(&mut self.raw, want).await?;
+        self.eof = n < want;
+        let inflate =
+            |e: std::io::Error| PortError::permanent(format!("inflating object {}", self.key), e);
+        gunzip.write_all(&self.raw).map_err(inflate)?;
+        if self.eof {
+            gunzip.try_finish().map_err(inflate)?;
+        }
+        self.buf.append(gunzip.get_mut());
+        Ok(())
+    }
+}
 
 pub async fn deliver(
     store: &dyn ObjectStore,
@@ -20,47 +99,122 @@ pub async fn deliver(
 ) -> Result<DeliverOutput, StepError> {
     let ctx = format!("window {}, {}", input.window, input.event_type);
     check_branch(settings, &input)?;
-    let bytes = store
-        .get(&input.staging_key)
+    let reading = |e| StepError::from_port(&format!("{ctx}: reading staging object"), e);
+    let mut lines = ObjectLines::open(store, &input.staging_key, READ_CHUNK)
         .await
-        .map_err(|e| StepError::from_port(&format!("{ctx}: reading staging object"), e))?;
-    // Firehose concatenates records as they are, so each keeps its newline.
-    let rows: Vec<&[u8]> = bytes
-        .split_inclusive(|&b| b == b'\n')
-        .filter(|r| r.len() > 1)
-        .collect();
-    if rows.len() as u64 != input.count {
-        return Err(StepError::InvalidInput(format!(
-            "{ctx}: staging object {} holds {} rows, but ReadWindow staged {}",
-            input.staging_key,
-            rows.len(),
-            input.count
-        )));
-    }
-    let (mut calls, mut resent) = (0u64, 0u64);
-    let mut start = 0;
-    while start < rows.len() {
-        let mut end = start;
-        let mut size = 0;
-        while end < rows.len()
-            && end - start < MAX_BATCH_RECORDS
-            && size + rows[end].len() <= MAX_BATCH_BYTES
+        .map_err(reading)?;
+    let mismatch = |rows: &str| {
+        StepError::InvalidInput(format!(
+            "{ctx}: staging object {} holds {rows} rows, but ReadWindow staged {}",
+            input.staging_key, input.count
+        ))
+    };
+    // The staging object streams through in PutRecordBatch-sized batches. A count that does not
+    // match fails the step; rows already sent stay unloaded, since Load never runs for the batch.
+    let mut batch = Batch::default();
+    let mut put = Put {
+        delivery,
+        settings,
+        stream: &input.delivery_stream,
+        ctx: &ctx,
+        calls: 0,
+        resent: 0,
+    };
+    let mut rows = 0u64;
+    while let Some(block) = lines.next_block().await.map_err(reading)? {
+        // Firehose concatenates records as they are, so each keeps its newline.
+        for row in block
+            .split_inclusive(|&b| b == b'\n')
+            .filter(|r| r.len() > 1)
         {
-            size += rows[end].len();
-            end += 1;
+            rows += 1;
+            if rows > input.count {
+                return Err(mismatch(&format!("more than {}", input.count)));
+            }
+            if !batch.fits(row) {
+                put.send(&batch.records()).await?;
+                batch.clear();
+            }
+            batch.push(row);
         }
-        let mut pending: Vec<&[u8]> = rows[start..end].to_vec();
+    }
+    if rows != input.count {
+        return Err(mismatch(&rows.to_string()));
+    }
+    if !batch.ends.is_empty() {
+        put.send(&batch.records()).await?;
+    }
+    Ok(DeliverOutput {
+        window: input.window,
+        event_type: input.event_type,
+        delivered: rows,
+        calls: put.calls,
+        resent: put.resent,
+    })
+}
+
+/// Records gathered for one PutRecordBatch, in one buffer.
+#[derive(Default)]
+struct Batch {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Batch {
+    /// Whether `row` may join the batch within PutRecordBatch's limits. An empty batch takes any
+    /// row, so an oversized one reaches Firehose and is refused there by name.
+    fn fits(&self, row: &[u8]) -> bool {
+        self.ends.is_empty()
+            || (self.ends.len() < MAX_BATCH_RECORDS
+                && self.bytes.len() + row.len() <= MAX_BATCH_BYTES)
+    }
+
+    fn push(&mut self, row: &[u8]) {
+        self.bytes.extend_from_slice(row);
+        self.ends.push(self.bytes.len());
+    }
+
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.ends.clear();
+    }
+
+    fn records(&self) -> Vec<&[u8]> {
+        let mut start = 0;
+        self.ends
+            .iter()
+            .map(|&end| {
+                let r = &self.bytes[start..end];
+                start = end;
+                r
+            })
+            .collect()
+    }
+}
+
+/// PutRecordBatch calls into one delivery stream, re-sending exactly the failed records.
+struct Put<'a> {
+    delivery: &'a dyn Delivery,
+    settings: &'a Settings,
+    stream: &'a str,
+    ctx: &'a str,
+    calls: u64,
+    resent: u64,
+}
+
+impl Put<'_> {
+    async fn send(&mut self, records: &[&[u8]]) -> Result<(), StepError> {
+        let ctx = self.ctx;
+        let mut pending: Vec<&[u8]> = records.to_vec();
         let mut attempt = 0u32;
         loop {
-            calls += 1;
-            let outcome = delivery
-                .put_batch(&input.delivery_stream, &pending)
+            self.calls += 1;
+            let outcome = self
+                .delivery
+                .put_batch(self.stream, &pending)
                 .await
                 .map_err(|e| {
-                    StepError::from_port(
-                        &format!("{ctx}: putting records into {}", input.delivery_stream),
-                        e,
-                    )
+                    StepError::from_port(&format!("{ctx}: putting records into {}", self.stream), e)
                 })?;
             let failed: Vec<&[u8]> = pending
                 .iter()
@@ -69,10 +223,10 @@ pub async fn deliver(
                 .map(|(r, _)| *r)
                 .collect();
             if failed.is_empty() {
-                break;
+                return Ok(());
             }
             attempt += 1;
-            if attempt >= settings.deliver_attempts {
+            if attempt >= self.settings.deliver_attempts {
                 let codes: Vec<&str> = outcome
                     .failed
                     .iter()
@@ -83,24 +237,16 @@ pub async fn deliver(
                 return Err(StepError::Transient(format!(
                     "{ctx}: {} records still failed in {} after {attempt} attempts ({})",
                     failed.len(),
-                    input.delivery_stream,
+                    self.stream,
                     codes.join(", ")
                 )));
             }
-            resent += failed.len() as u64;
+            self.resent += failed.len() as u64;
             pending = failed;
-            let backoff = settings.deliver_backoff * 2u32.saturating_pow(attempt - 1);
+            let backoff = self.settings.deliver_backoff * 2u32.saturating_pow(attempt - 1);
             tokio::time::sleep(backoff.min(Duration::from_secs(5))).await;
         }
-        start = end;
     }
-    Ok(DeliverOutput {
-        window: input.window,
-        event_type: input.event_type,
-        delivered: rows.len() as u64,
-        calls,
-        resent,
-    })
 }
 
 /// A branch's names must agree with the routing table and the key layout; a table is never taken

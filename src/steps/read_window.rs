@@ -28,6 +28,8 @@ use crate::ports::{
 
 /// Writers flush to the store once their buffer holds this much.
 const CHUNK: usize = 1 << 20;
+/// Archive lines are compressed in blocks of this size.
+const RAW_BLOCK: usize = 256 << 10;
 
 /// The sequence range read from one shard: a re-run reads exactly this range again.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,6 +136,9 @@ struct WindowWriter<'s> {
     batch: BatchId,
     window_start: String,
     raw: GzEncoder<Vec<u8>>,
+    /// Archive lines not yet compressed: the encoder clears its output buffer on every write, so
+    /// it is handed large blocks rather than one small JSON write at a time.
+    raw_lines: Vec<u8>,
     raw_sink: Sink,
     staging: BTreeMap<String, Sink>,
     rejected: Sink,
@@ -158,6 +163,7 @@ impl<'s> WindowWriter<'s> {
             window,
             window_start: window.start_rfc3339(),
             raw: GzEncoder::new(Vec::new(), Compression::fast()),
+            raw_lines: Vec::with_capacity(RAW_BLOCK),
             raw_sink: Sink::new(ObjectKey::raw(window, &batch).to_string()),
             staging: BTreeMap::new(),
             rejected: Sink::new(
@@ -214,8 +220,14 @@ impl<'s> WindowWriter<'s> {
             partition_key: r.partition_key.clone(),
             data_base64: base64::engine::general_purpose::STANDARD.encode(&r.data),
         };
-        serde_json::to_writer(&mut self.raw, &archived).expect("writing to memory");
-        self.raw.write_all(b"\n").expect("writing to memory");
+        serde_json::to_writer(&mut self.raw_lines, &archived).expect("writing to memory");
+        self.raw_lines.push(b'\n');
+        if self.raw_lines.len() >= RAW_BLOCK {
+            self.raw
+                .write_all(&self.raw_lines)
+                .expect("writing to memory");
+            self.raw_lines.clear();
+        }
         if self.raw.get_ref().len() >= CHUNK {
             self.raw_sink.buf.append(self.raw.get_mut());
             self.raw_sink.flush(self.store).await?;
@@ -318,6 +330,9 @@ impl<'s> WindowWriter<'s> {
         mut self,
         execution: Option<String>,
     ) -> Result<(ReadWindowOutput, Checkpoint), PortError> {
+        self.raw
+            .write_all(&self.raw_lines)
+            .expect("writing to memory");
         let raw_tail = std::mem::replace(
             &mut self.raw,
             GzEncoder::new(Vec::new(), Compression::fast()),
@@ -532,7 +547,9 @@ impl Cursor {
                 break;
             }
             match (batch.next, &self.bound) {
-                (Some(next), Bound::ArrivedBefore(_)) if got || batch.millis_behind_latest > 0 => self.pos = next,
+                (Some(next), Bound::ArrivedBefore(_)) if got || batch.millis_behind_latest > 0 => {
+                    self.pos = next
+                }
                 // The window has settled, so the tip (or a closed shard's end) ends it too.
                 (_, Bound::ArrivedBefore(_)) => self.done = true,
                 (Some(next), Bound::LastSequence(_)) if got => self.pos = next,
@@ -551,7 +568,12 @@ impl Cursor {
 
 /// Reads the shards together, handing records on in arrival order (ties by shard), so the first
 /// copy of a duplicated event kept is the first to have arrived, whatever shard it is on.
-async fn merge_shards(stream: &dyn Stream, w: &mut WindowWriter<'_>, mut cursors: Vec<Cursor>, limit: usize) -> Result<(), PortError> {
+async fn merge_shards(
+    stream: &dyn Stream,
+    w: &mut WindowWriter<'_>,
+    mut cursors: Vec<Cursor>,
+    limit: usize,
+) -> Result<(), PortError> {
     cursors.sort_by(|a, b| a.shard.cmp(&b.shard));
     w.stats.shards = cursors.len() as u64;
     loop {
@@ -571,7 +593,12 @@ async fn merge_shards(stream: &dyn Stream, w: &mut WindowWriter<'_>, mut cursors
 }
 
 /// A first read: every shard from AT_TIMESTAMP(start) to the first record at or after the end.
-async fn read_stream(stream: &dyn Stream, w: &mut WindowWriter<'_>, window: Window, settings: &Settings) -> Result<(), PortError> {
+async fn read_stream(
+    stream: &dyn Stream,
+    w: &mut WindowWriter<'_>,
+    window: Window,
+    settings: &Settings,
+) -> Result<(), PortError> {
     let cursors = stream
         .list_shards()
         .await?
@@ -588,7 +615,12 @@ async fn read_stream(stream: &dyn Stream, w: &mut WindowWriter<'_>, window: Wind
 }
 
 /// A re-run: exactly the sequence ranges the first run recorded, merged the same way.
-async fn read_ranges(stream: &dyn Stream, w: &mut WindowWriter<'_>, cp: &Checkpoint, settings: &Settings) -> Result<(), PortError> {
+async fn read_ranges(
+    stream: &dyn Stream,
+    w: &mut WindowWriter<'_>,
+    cp: &Checkpoint,
+    settings: &Settings,
+) -> Result<(), PortError> {
     let cursors = cp
         .shards
         .iter()
@@ -609,24 +641,25 @@ async fn read_archive(
     cp: &Checkpoint,
 ) -> Result<(), PortError> {
     let op = || format!("reading raw archive {}", cp.raw_key);
-    let gz = store.get(&cp.raw_key).await?;
-    let mut text = Vec::new();
-    std::io::Read::read_to_end(&mut flate2::read::MultiGzDecoder::new(&gz[..]), &mut text)
-        .map_err(|e| PortError::permanent(op(), e))?;
+    // Read and inflated in parts, so a re-run from the archive is as bounded as a first read.
+    let mut lines =
+        super::deliver::ObjectLines::open(store, &cp.raw_key, super::deliver::READ_CHUNK).await?;
     w.stats.shards = cp.shards.len() as u64;
-    for line in text.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-        let a: ArchivedRecord =
-            serde_json::from_slice(line).map_err(|e| PortError::permanent(op(), e))?;
-        let data = base64::engine::general_purpose::STANDARD
-            .decode(&a.data_base64)
-            .map_err(|e| PortError::permanent(op(), e))?;
-        let r = StreamRecord {
-            sequence_number: a.sequence_number,
-            arrival_ms: a.arrival_ms,
-            partition_key: a.partition_key,
-            data,
-        };
-        w.record(&a.shard, &r).await?;
+    while let Some(block) = lines.next_block().await? {
+        for line in block.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let a: ArchivedRecord =
+                serde_json::from_slice(line).map_err(|e| PortError::permanent(op(), e))?;
+            let data = base64::engine::general_purpose::STANDARD
+                .decode(&a.data_base64)
+                .map_err(|e| PortError::permanent(op(), e))?;
+            let r = StreamRecord {
+                sequence_number: a.sequence_number,
+                arrival_ms: a.arrival_ms,
+                partition_key: a.partition_key,
+                data,
+            };
+            w.record(&a.shard, &r).await?;
+        }
     }
     w.stats.source = "archive".into();
     Ok(())

@@ -181,20 +181,37 @@ impl LocalFirehose {
 /// starts with the time of its first record, which decides when it is due.
 fn append_buffer(dir: &std::path::Path, records: &[Vec<u8>]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut file = OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("buffer"))?;
-    file.lock()?;
     let mut out = Vec::with_capacity(records.iter().map(|r| r.len() + 4).sum::<usize>() + 8);
-    if file.metadata()?.len() == 0 {
-        out.extend_from_slice(&now_ms().to_le_bytes());
-    }
     for r in records {
         out.extend_from_slice(&(r.len() as u32).to_le_bytes());
         out.extend_from_slice(r);
     }
-    file.write_all(&out)
+    loop {
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join("buffer"))?;
+        file.lock()?;
+        // A flusher may have claimed (renamed) the buffer between our open and our lock; writing
+        // into a claimed buffer could come after its flush. Start again on the new buffer.
+        if !is_current(&file, &dir.join("buffer"))? {
+            continue;
+        }
+        if file.metadata()?.len() == 0 {
+            file.write_all(&now_ms().to_le_bytes())?;
+        }
+        return file.write_all(&out);
+    }
+}
+
+/// Whether `file` is still the one at `path` (not renamed away since it was opened).
+fn is_current(file: &std::fs::File, path: &std::path::Path) -> std::io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::metadata(path) {
+        Ok(m) => Ok(m.ino() == file.metadata()?.ino() && m.dev() == file.metadata()?.dev()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Renames the due buffer (if any) to a claimed file and returns every claimed file, including
@@ -207,6 +224,10 @@ fn claim_due(
     let buffer = dir.join("buffer");
     if let Ok(file) = OpenOptions::new().read(true).write(true).open(&buffer) {
         file.lock()?;
+        // Another process's flusher may have claimed it between our open and our lock.
+        if !is_current(&file, &buffer)? {
+            return list_claimed(dir);
+        }
         let len = file.metadata()?.len();
         let mut first = [0u8; 8];
         let due = len >= 8 && {
@@ -223,6 +244,11 @@ fn claim_due(
             )?;
         }
     }
+    list_claimed(dir)
+}
+
+/// Every claimed buffer of the stream, oldest first.
+fn list_claimed(dir: &std::path::Path) -> std::io::Result<Vec<PathBuf>> {
     let mut claimed: Vec<PathBuf> = match std::fs::read_dir(dir) {
         Ok(entries) => entries
             .filter_map(Result::ok)

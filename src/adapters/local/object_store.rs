@@ -5,9 +5,11 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::ports::{ErrorKind, ObjectMeta, ObjectStore, ObjectWriter, PortError, PortResult};
+use crate::ports::{
+    ErrorKind, ObjectMeta, ObjectReader, ObjectStore, ObjectWriter, PortError, PortResult,
+};
 
 pub struct LocalObjectStore {
     root: PathBuf,
@@ -183,6 +185,19 @@ impl ObjectStore for LocalObjectStore {
         }))
     }
 
+    async fn reader(&self, key: &str) -> PortResult<Box<dyn ObjectReader>> {
+        let path = self.path_of(key)?;
+        // Objects are renamed into place whole and never rewritten in place, so the open file
+        // is one consistent version even if the key is replaced meanwhile.
+        let file = tokio::fs::File::open(&path)
+            .await
+            .map_err(|e| PortError::io(format!("reading object {key}"), e))?;
+        Ok(Box::new(LocalReader {
+            key: key.to_string(),
+            file,
+        }))
+    }
+
     fn url(&self, key: &str) -> String {
         format!("s3://{}/{key}", self.bucket)
     }
@@ -219,5 +234,22 @@ impl ObjectWriter for LocalWriter {
             key: self.key.clone(),
             size: self.size,
         })
+    }
+}
+
+struct LocalReader {
+    key: String,
+    file: tokio::fs::File,
+}
+
+#[async_trait]
+impl ObjectReader for LocalReader {
+    async fn read_into(&mut self, out: &mut Vec<u8>, max: usize) -> PortResult<usize> {
+        out.reserve(max.min(16 << 20));
+        (&mut self.file)
+            .take(max as u64)
+            .read_to_end(out)
+            .await
+            .map_err(|e| PortError::io(format!("reading object {}", self.key), e))
     }
 }

@@ -121,7 +121,10 @@ impl Warehouse for PostgresWarehouse {
 
     async fn apply_schema(&self, statements: &[String]) -> PortResult<()> {
         let mut client = self.client.lock().await;
-        let tx = client.transaction().await.map_err(|e| classify("applying the schema", e))?;
+        let tx = client
+            .transaction()
+            .await
+            .map_err(|e| classify("applying the schema", e))?;
         // Concurrent CREATE ... IF NOT EXISTS can still collide in the catalog; one at a time.
         tx.batch_execute("SELECT pg_advisory_xact_lock(7478628)")
             .await
@@ -132,7 +135,9 @@ impl Warehouse for PostgresWarehouse {
                 .await
                 .map_err(|e| classify(format!("applying `{first_line}`"), e))?;
         }
-        tx.commit().await.map_err(|e| classify("applying the schema", e))
+        tx.commit()
+            .await
+            .map_err(|e| classify("applying the schema", e))
     }
 
     async fn load(&self, job: &LoadJob) -> PortResult<LoadCounts> {

@@ -191,7 +191,8 @@ impl ClusterLease {
 /// lease is released. Returns the connection string.
 pub async fn lease_private(dir: &Path) -> PortResult<(String, ClusterLease)> {
     let op = "starting the private PostgreSQL";
-    std::fs::create_dir_all(dir).map_err(|e| PortError::io(format!("creating {}", dir.display()), e))?;
+    std::fs::create_dir_all(dir)
+        .map_err(|e| PortError::io(format!("creating {}", dir.display()), e))?;
     let users = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -204,13 +205,17 @@ pub async fn lease_private(dir: &Path) -> PortResult<(String, ClusterLease)> {
         // Waits while a last user is stopping the server, then starts it again if needed.
         users.lock_shared().map_err(|e| e.to_string())?;
         c.ensure_started().map_err(|e| e.to_string())?;
-        c.ensure_database(DATABASE_NAME).map_err(|e| e.to_string())?;
+        c.ensure_database(DATABASE_NAME)
+            .map_err(|e| e.to_string())?;
         Ok(users)
     })
     .await
     .map_err(|e| PortError::permanent(op, e))?
     .map_err(|e| PortError::permanent(op, e))?;
-    Ok((cluster.connection_string(DATABASE_NAME), ClusterLease { cluster, users }))
+    Ok((
+        cluster.connection_string(DATABASE_NAME),
+        ClusterLease { cluster, users },
+    ))
 }
 
 /// Starts (if needed) the private cluster and its database. Returns the connection string, and
