@@ -77,7 +77,9 @@ pub async fn chaos(root: &Path, routes: &RoutingTable, opts: &ChaosOptions) -> R
         Home::new(run_dir.join("faulty")),
         Home::new(run_dir.join("reference")),
     );
-    let current = Window::containing(now_ms());
+    // The last window must have settled, or ReadWindow would refuse it (on the virtual clock its
+    // retries pass in no time): end the traffic a settle time before now.
+    let current = Window::containing(now_ms() - Settings::default().settle_ms - 1_000);
     let first = current.minus_minutes(i64::from(opts.windows));
     let windows = Window::range_inclusive(first, current.previous())?;
     let traffic = generate(&TrafficProfile {
@@ -114,7 +116,7 @@ pub async fn chaos(root: &Path, routes: &RoutingTable, opts: &ChaosOptions) -> R
         reference_home.clone(),
         routes,
         Database::Private,
-        Default::default(),
+        quick_firehose(),
     )
     .await?;
     let outcome = run_reference(&reference, &reference_home, &settings, &windows).await;
@@ -130,7 +132,7 @@ pub async fn chaos(root: &Path, routes: &RoutingTable, opts: &ChaosOptions) -> R
         faulty_home.clone(),
         routes,
         Database::Private,
-        Default::default(),
+        quick_firehose(),
     )
     .await?;
     let result = run_faulty(&stack, &faulty_home, &settings, &windows, opts).await;
@@ -143,6 +145,15 @@ pub async fn chaos(root: &Path, routes: &RoutingTable, opts: &ChaosOptions) -> R
     report.home = run_dir;
     report.windows = opts.windows;
     Ok(report)
+}
+
+/// On the virtual clock the AwaitObjects loop waits no real time, so it checks as fast as it can
+/// until the stand-in flushes: a short buffer keeps that spinning brief.
+fn quick_firehose() -> crate::adapters::local::firehose::BufferHints {
+    crate::adapters::local::firehose::BufferHints {
+        interval: std::time::Duration::from_millis(20),
+        ..Default::default()
+    }
 }
 
 fn local_ports(stack: &LocalStack, home: &Home) -> Result<LocalPorts> {

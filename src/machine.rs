@@ -325,10 +325,15 @@ impl LocalRunner {
         let name = execution_name(window, kind, crate::domain::window::now_ms());
         let registry = registry(self.ports.clone(), self.settings.clone());
         let input = serde_json::json!({ "window": window });
+        // A virtual clock starts at the current time for each execution.
+        let clock = match self.clock {
+            asl::Clock::Real => asl::Clock::Real,
+            asl::Clock::Virtual { .. } => asl::Clock::virtual_now(),
+        };
         let (execution, _) = execute(
             &self.definition,
             registry,
-            asl::Clock::Real,
+            clock,
             input,
             name,
             &self.executions_dir,

@@ -34,6 +34,24 @@ impl From<StepError> for TaskFailure {
     }
 }
 
+impl From<TaskFailure> for lambda_runtime::Diagnostic {
+    fn from(f: TaskFailure) -> lambda_runtime::Diagnostic {
+        lambda_runtime::Diagnostic {
+            error_type: f.error_type,
+            error_message: f.error_message,
+        }
+    }
+}
+
+/// JSON logs, one object per line, as CloudWatch Logs Insights reads them.
+pub fn init_tracing() {
+    tracing_subscriber::fmt()
+        .json()
+        .with_max_level(tracing::Level::INFO)
+        .with_current_span(false)
+        .init();
+}
+
 fn parse<T: DeserializeOwned>(payload: Value, task: &str) -> Result<T, TaskFailure> {
     serde_json::from_value(payload).map_err(|e| TaskFailure {
         error_type: names::INVALID_INPUT.to_string(),
@@ -107,4 +125,17 @@ pub async fn load(
         println!("{}", metrics::load(o, now_ms(), now_ms() - started));
     }
     output(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_keep_the_stable_name() {
+        let e = StepError::Transient("window 2026-11-26T10:01Z: throttled".into());
+        let d = lambda_runtime::Diagnostic::from(TaskFailure::from(e));
+        assert_eq!(d.error_type, "Pushfeed.Transient");
+        assert_eq!(d.error_message, "window 2026-11-26T10:01Z: throttled");
+    }
 }
