@@ -116,7 +116,7 @@ pub async fn chaos(root: &Path, routes: &RoutingTable, opts: &ChaosOptions) -> R
         reference_home.clone(),
         routes,
         Database::Private,
-        quick_firehose(),
+        Default::default(),
     )
     .await?;
     let outcome = run_reference(&reference, &reference_home, &settings, &windows).await;
@@ -132,7 +132,7 @@ pub async fn chaos(root: &Path, routes: &RoutingTable, opts: &ChaosOptions) -> R
         faulty_home.clone(),
         routes,
         Database::Private,
-        quick_firehose(),
+        Default::default(),
     )
     .await?;
     let result = run_faulty(&stack, &faulty_home, &settings, &windows, opts).await;
@@ -147,12 +147,22 @@ pub async fn chaos(root: &Path, routes: &RoutingTable, opts: &ChaosOptions) -> R
     Ok(report)
 }
 
-/// On the virtual clock the AwaitObjects loop waits no real time, so it checks as fast as it can
-/// until the stand-in flushes: a short buffer keeps that spinning brief.
-fn quick_firehose() -> crate::adapters::local::firehose::BufferHints {
-    crate::adapters::local::firehose::BufferHints {
-        interval: std::time::Duration::from_millis(20),
-        ..Default::default()
+/// On the virtual clock the AwaitObjects loop's Wait takes no real time, so a Firehose stand-in
+/// that flushes on a real-time interval could be checked hundreds of times before it writes. In a
+/// chaos run it writes its objects as each batch is put instead; late and duplicated objects are
+/// the fault layer's job.
+struct FlushOnPut(Arc<crate::adapters::local::firehose::LocalFirehose>);
+
+#[async_trait::async_trait]
+impl crate::ports::Delivery for FlushOnPut {
+    async fn put_batch(
+        &self,
+        stream: &str,
+        records: &[&[u8]],
+    ) -> crate::ports::PortResult<crate::ports::PutOutcome> {
+        let outcome = self.0.put_batch(stream, records).await?;
+        self.0.flush(true).await?;
+        Ok(outcome)
     }
 }
 
@@ -160,7 +170,7 @@ fn local_ports(stack: &LocalStack, home: &Home) -> Result<LocalPorts> {
     Ok(LocalPorts {
         stream: Arc::new(LocalStream::open(home.stream_dir())?),
         store: stack.store.clone(),
-        delivery: stack.firehose.clone(),
+        delivery: Arc::new(FlushOnPut(stack.firehose.clone())),
         warehouse: stack.warehouse.clone(),
         notifier: stack.outbox.clone(),
         clock: Arc::new(SystemClock),
