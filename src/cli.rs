@@ -1293,7 +1293,7 @@ fn print_query(result: &QueryResult) {
 }
 
 /// Prints aligned columns; numbers are right-aligned.
-fn print_table(headers: &[&str], rows: &[Vec<String>], indent: &str) {
+pub(crate) fn print_table(headers: &[&str], rows: &[Vec<String>], indent: &str) {
     if headers.is_empty() {
         return;
     }

@@ -75,27 +75,7 @@ mod imp {
     }
 
     fn table(headers: &[&str], rows: &[Vec<String>]) {
-        let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
-        for r in rows {
-            for (i, c) in r.iter().enumerate() {
-                widths[i] = widths[i].max(c.chars().count());
-            }
-        }
-        let line = |cells: Vec<&str>| {
-            let mut s = String::new();
-            for (i, c) in cells.iter().enumerate() {
-                if i + 1 == cells.len() {
-                    s.push_str(c);
-                } else {
-                    s.push_str(&format!("{c:<w$}  ", w = widths[i]));
-                }
-            }
-            println!("{}", s.trim_end());
-        };
-        line(headers.to_vec());
-        for r in rows {
-            line(r.iter().map(String::as_str).collect());
-        }
+        crate::cli::print_table(headers, rows, "");
     }
 
     /// PutRecords into a Kinesis stream, as the vendor does; per-record error codes are throttles.
