@@ -77,9 +77,15 @@ pub async fn chaos(root: &Path, routes: &RoutingTable, opts: &ChaosOptions) -> R
         Home::new(run_dir.join("faulty")),
         Home::new(run_dir.join("reference")),
     );
+    let settings = Settings {
+        routes: routes.clone(),
+        // On the virtual clock the AwaitObjects loop costs no time; late objects need more checks.
+        await_attempts: 500,
+        ..Settings::default()
+    };
     // The last window must have settled, or ReadWindow would refuse it (on the virtual clock its
     // retries pass in no time): end the traffic a settle time before now.
-    let current = Window::containing(now_ms() - Settings::default().settle_ms - 1_000);
+    let current = Window::containing(now_ms() - settings.settle_ms - 1_000);
     let first = current.minus_minutes(i64::from(opts.windows));
     let windows = Window::range_inclusive(first, current.previous())?;
     let traffic = generate(&TrafficProfile {
@@ -104,12 +110,6 @@ pub async fn chaos(root: &Path, routes: &RoutingTable, opts: &ChaosOptions) -> R
                 .collect(),
         )?;
     }
-    let settings = Settings {
-        routes: routes.clone(),
-        // On the virtual clock the AwaitObjects loop costs no time; late objects need more checks.
-        await_attempts: 500,
-        ..Settings::default()
-    };
 
     // The fault-free reference run.
     let reference = LocalStack::start(

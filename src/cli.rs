@@ -848,7 +848,7 @@ async fn demo(
             home.root.display()
         )
     })?;
-    let settle_until = current.start_ms() + Settings::default().settle_ms;
+    let settle_until = current.start_ms() + settings.settle_ms;
     let wait = settle_until - now_ms();
     if wait > 0 {
         eprintln!(
