@@ -17,7 +17,7 @@ use pushfeed::adapters::local::postgres::PostgresWarehouse;
 use pushfeed::adapters::local::stack::start_private;
 use pushfeed::domain::keys::{BatchId, ObjectKey};
 use pushfeed::domain::routes::RoutingTable;
-use pushfeed::domain::sql::{load_statements, schema, LoadParams, Role};
+use pushfeed::domain::sql::{load_statements, loaded_columns, schema, LoadParams, Role};
 use pushfeed::ports::{LoadJob, ObjectStore, Warehouse};
 
 const SAMPLES: usize = 3;
@@ -106,6 +106,7 @@ async fn bench(dir: &std::path::Path, conninfo: &str, events: usize) {
             table: route.table.clone(),
             statements: load_statements(&params, dialect, None),
             objects,
+            columns: loaded_columns(route),
         });
         rows += count;
         bytes += text.len();

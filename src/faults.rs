@@ -1018,6 +1018,7 @@ mod tests {
             table: "push_sends".into(),
             statements: Vec::new(),
             objects: vec!["events/SEND/window=2026-11-26T10:01Z/a".into()],
+            columns: Vec::new(),
         }
     }
 

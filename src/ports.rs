@@ -236,6 +236,9 @@ pub struct LoadJob {
     pub table: String,
     pub statements: Vec<Statement>,
     pub objects: Vec<String>,
+    /// The staging rows' keys the stage is filled from, in the COPY's column order
+    /// ([`crate::domain::sql::loaded_columns`]).
+    pub columns: Vec<&'static str>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize)]

@@ -11,7 +11,7 @@ use pushfeed::adapters::aws::sdk::{aws_config, firehose, redshiftdata};
 use pushfeed::adapters::aws::{FirehoseDelivery, RedshiftAuth, RedshiftTarget, RedshiftWarehouse};
 use pushfeed::domain::keys::BatchId;
 use pushfeed::domain::routes::RoutingTable;
-use pushfeed::domain::sql::{load_statements, Dialect, LoadParams, S3Copy};
+use pushfeed::domain::sql::{load_statements, loaded_columns, Dialect, LoadParams, S3Copy};
 use pushfeed::domain::window::Window;
 use pushfeed::ports::{Delivery, ErrorKind, LoadCounts, LoadJob, Warehouse};
 
@@ -191,6 +191,7 @@ fn load_job(copy_role: Option<&str>) -> LoadJob {
         table: route.table.clone(),
         statements: load_statements(&params, Dialect::Redshift, s3.as_ref()),
         objects: vec!["events/OPEN/window=2026-11-26T10:01Z/a.gz".into()],
+        columns: loaded_columns(route),
     }
 }
 

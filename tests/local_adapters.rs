@@ -296,3 +296,126 @@ fn window_names_survive_the_store_layout() {
     let key = pushfeed::domain::keys::ObjectKey::Checkpoint { window: w }.to_string();
     assert_eq!(key, "checkpoints/window=2026-11-26T10:01Z.json");
 }
+
+/// The PostgreSQL load on its own: every column typed from the staging rows (escapes, unicode,
+/// absent values), the first-arrived copy kept, and a row that is not a staging row refused with
+/// its object and line, leaving the table as it was.
+#[tokio::test]
+async fn postgres_load_types_every_column_and_refuses_a_bad_row() {
+    use pushfeed::adapters::local::postgres::PostgresWarehouse;
+    use pushfeed::adapters::local::stack::start_private;
+    use pushfeed::domain::keys::BatchId;
+    use pushfeed::domain::sql::{load_statements, loaded_columns, schema, LoadParams};
+    use pushfeed::ports::{LoadJob, Warehouse};
+
+    let home = TempHome::new();
+    let (conninfo, cluster) = start_private(&home.path().join("postgres")).await.unwrap();
+    let store = Arc::new(LocalObjectStore::new(home.path().join("s3"), "b"));
+    let warehouse = PostgresWarehouse::connect(&conninfo, store.clone())
+        .await
+        .unwrap();
+    let routes = RoutingTable::default_routes();
+    let route = routes.for_type("SEND_REJECTED").unwrap();
+    warehouse
+        .apply_schema(&schema(routes.routes(), warehouse.dialect()))
+        .await
+        .unwrap();
+    let window: Window = "2026-11-26T10:01Z".parse().unwrap();
+    let batch: BatchId = "0019abf9bf360-1a2b3c4d".parse().unwrap();
+    let row = |id: &str, arrived: &str, reason: &str| {
+        serde_json::json!({
+            "event_id": id, "window": "2026-11-26T10:01Z", "window_start": "2026-11-26T10:01:00.000Z",
+            "occurred_at": "2026-11-26T10:00:58.120Z", "processed_at": "2026-11-26T10:00:59.000Z",
+            "arrived_at": arrived, "channel_id": "c1", "variant_id": 7, "reason": reason,
+            "batch_id": batch.as_str(), "raw": {"id": id, "body": {"reason": reason}},
+        })
+        .to_string()
+    };
+    let tricky = "quote \" backslash \\ tab \t newline \n é ☃";
+    let text = [
+        row("e1", "2026-11-26T10:01:00.500Z", tricky),
+        row("e2\\\"x", "2026-11-26T10:01:00.600Z", "later copy"),
+        row("e2\\\"x", "2026-11-26T10:01:00.550Z", "first copy"),
+        row("e3", "2026-11-26T10:01:00.700Z", "other batch")
+            .replace(batch.as_str(), "0019abf9bf360-ffffffff"),
+    ]
+    .join("\n");
+    let key = format!("events/SEND_REJECTED/window={window}/a.ndjson.gz");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, text.as_bytes()).unwrap();
+    store.put(&key, gz.finish().unwrap()).await.unwrap();
+    let params = LoadParams {
+        route,
+        window,
+        batch: &batch,
+        execution: "x",
+        object_count: 1,
+    };
+    let job = |objects: Vec<String>| LoadJob {
+        table: route.table.clone(),
+        statements: load_statements(&params, warehouse.dialect(), None),
+        objects,
+        columns: loaded_columns(route),
+    };
+    let counts = warehouse.load(&job(vec![key.clone()])).await.unwrap();
+    assert_eq!(
+        (
+            counts.rows_staged,
+            counts.rows_inserted,
+            counts.rows_replaced
+        ),
+        (3, 2, 0)
+    );
+    let q = warehouse
+        .query(&format!(
+            "SELECT event_id, reason, raw->'body'->>'reason', variant_id, channel_id, push_id IS NULL, \
+             to_char(arrived_at AT TIME ZONE 'UTC', 'SS.MS') FROM {} ORDER BY event_id",
+            route.table
+        ))
+        .await
+        .unwrap();
+    let get = |r: usize, c: usize| q.rows[r][c].clone().unwrap_or_default();
+    assert_eq!(q.rows.len(), 2);
+    assert_eq!(
+        (get(0, 0), get(0, 1), get(0, 2)),
+        ("e1".into(), tricky.into(), tricky.into())
+    );
+    assert_eq!(
+        (get(0, 3), get(0, 4), get(0, 5)),
+        ("7".into(), "c1".into(), "t".into())
+    );
+    assert_eq!(
+        (get(1, 0), get(1, 1), get(1, 6)),
+        ("e2\\\"x".into(), "first copy".into(), "00.550".into())
+    );
+
+    // A line that is not a staging row: the load fails whole, naming the object and the line.
+    let bad = format!("events/SEND_REJECTED/window={window}/b.ndjson");
+    store
+        .put(
+            &bad,
+            format!(
+                "{}\n{{\"event_id\": \"e9\"",
+                row("e9", "2026-11-26T10:01:00.900Z", "x")
+            )
+            .into_bytes(),
+        )
+        .await
+        .unwrap();
+    let err = warehouse
+        .load(&job(vec![key, bad.clone()]))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind, ErrorKind::Permanent);
+    let text = err.to_string();
+    assert!(text.contains(&bad) && text.contains("line 2"), "{text}");
+    let after = warehouse
+        .query(&format!("SELECT count(*) FROM {}", route.table))
+        .await
+        .unwrap();
+    assert_eq!(after.rows[0][0].as_deref(), Some("2"));
+    drop(warehouse);
+    if let Some(cluster) = cluster {
+        cluster.stop().unwrap();
+    }
+}

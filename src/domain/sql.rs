@@ -139,32 +139,33 @@ pub struct LoadParams<'a> {
     pub object_count: usize,
 }
 
-/// The load transaction of design.md "Loading":
-/// lock, temp stage, COPY, keep this batch, dedupe by event_id, replace, insert, ledger row.
+/// The columns a load fills, in table order: the staging rows' keys that are columns.
+pub fn loaded_columns(route: &Route) -> Vec<&'static str> {
+    route
+        .profile()
+        .columns()
+        .iter()
+        .filter(|c| c.is_loaded())
+        .map(|c| c.name)
+        .collect()
+}
+
+/// The load transaction of design.md "Loading", the same statements on both warehouses except
+/// for the lock and temp-table syntax and how the stage is filled (COPY from S3 on Redshift, the
+/// adapter's COPY FROM STDIN of typed columns on PostgreSQL):
+/// lock, stage, keep this batch, the batch's events, replace, insert, ledger row.
 ///
 /// A row already in the table is only replaced by a copy of the same event that arrived earlier,
 /// so the table holds the first-arrived copy of each event whatever order windows are (re)loaded
-/// in, and re-running a window changes nothing.
+/// in, and re-running a window changes nothing. Only keys are materialized between the stage and
+/// the insert, so each row is written twice (stage, table), whatever the batch holds.
 pub fn load_statements(
     p: &LoadParams<'_>,
     dialect: Dialect,
     s3: Option<&S3Copy>,
 ) -> Vec<Statement> {
     let t = &p.route.table;
-    let cols: Vec<&str> = p
-        .route
-        .profile()
-        .columns()
-        .iter()
-        .filter(|c| c.is_loaded())
-        .map(|c| c.name)
-        .collect();
-    let list = cols.join(", ");
-    let s_list = cols
-        .iter()
-        .map(|c| format!("s.{c}"))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let list = loaded_columns(p.route).join(", ");
     let temp = |name: &str, rest: &str| match dialect {
         Dialect::Redshift => format!("CREATE TEMP TABLE {name} {rest}"),
         Dialect::Postgres if rest.starts_with('(') => {
@@ -194,15 +195,9 @@ pub fn load_statements(
                 if s3.gzip { " GZIP" } else { "" }
             ),
         ),
-        _ => {
-            // PostgreSQL has no JSON COPY: load the lines as jsonb, then map keys to columns by name.
-            push(Role::Setup, temp("pf_lines", "(doc JSONB)"));
-            push(Role::Copy, "COPY pf_lines (doc) FROM STDIN".to_string());
-            push(
-                Role::Setup,
-                format!("INSERT INTO pf_stage SELECT r.* FROM pf_lines, jsonb_populate_record(NULL::{t}, pf_lines.doc) r"),
-            );
-        }
+        // PostgreSQL has no JSON COPY: the adapter turns the staging rows into these columns.
+        // (Redshift without a COPY role gets this too, and its adapter refuses it by name.)
+        _ => push(Role::Copy, format!("COPY pf_stage ({list}) FROM STDIN")),
     }
     // A Firehose object can hold records of another execution of the same window.
     push(
@@ -214,18 +209,13 @@ pub fn load_statements(
     );
     push(
         Role::Distinct,
-        temp(
-            "pf_batch",
-            &format!(
-                "AS SELECT {list} FROM (SELECT {list}, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY arrived_at, processed_at) AS pf_rn FROM pf_stage) d WHERE pf_rn = 1"
-            ),
-        ),
+        temp("pf_ids", "AS SELECT DISTINCT event_id FROM pf_stage"),
     );
     push(
         Role::Setup,
         temp(
             "pf_replaced",
-            &format!("AS SELECT s.event_id FROM pf_batch s JOIN {t} x ON x.event_id = s.event_id WHERE s.arrived_at < x.arrived_at"),
+            &format!("AS SELECT DISTINCT s.event_id FROM pf_stage s JOIN {t} x ON x.event_id = s.event_id WHERE s.arrived_at < x.arrived_at"),
         ),
     );
     push(
@@ -236,12 +226,15 @@ pub fn load_statements(
         Role::Setup,
         temp(
             "pf_new",
-            &format!("AS SELECT {s_list} FROM pf_batch s WHERE NOT EXISTS (SELECT 1 FROM {t} x WHERE x.event_id = s.event_id)"),
+            &format!("AS SELECT i.event_id FROM pf_ids i WHERE NOT EXISTS (SELECT 1 FROM {t} x WHERE x.event_id = i.event_id)"),
         ),
     );
+    // The first-arrived copy of each new event; ROW_NUMBER keeps exactly one even on a tie.
     push(
         Role::Insert,
-        format!("INSERT INTO {t} ({list}) SELECT {list} FROM pf_new"),
+        format!(
+            "INSERT INTO {t} ({list}) SELECT {list} FROM (SELECT {list}, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY arrived_at, processed_at) AS pf_rn FROM pf_stage WHERE event_id IN (SELECT event_id FROM pf_new)) d WHERE pf_rn = 1"
+        ),
     );
     push(
         Role::Ledger,
@@ -345,9 +338,10 @@ mod tests {
             "(LIKE push_opens)",
             "COPY",
             "batch_id <> ",
-            "ROW_NUMBER()",
+            "SELECT DISTINCT event_id",
             "DELETE FROM push_opens USING",
             "INSERT INTO push_opens",
+            "ROW_NUMBER()",
             "INSERT INTO pushfeed_loads",
         ];
         let mut at = 0;

@@ -7,7 +7,7 @@ use super::deliver::check_branch;
 use super::error::StepError;
 use super::Settings;
 use crate::domain::keys::ObjectKey;
-use crate::domain::sql::{jsonpaths, load_statements, LoadParams, S3Copy};
+use crate::domain::sql::{jsonpaths, load_statements, loaded_columns, LoadParams, S3Copy};
 use crate::ports::{ErrorKind, LoadJob, ObjectStore, Warehouse};
 
 pub async fn load(
@@ -76,6 +76,7 @@ pub async fn load(
         table: route.table.clone(),
         statements: load_statements(&params, warehouse.dialect(), s3.as_ref()),
         objects: objects.clone(),
+        columns: loaded_columns(route),
     };
     let counts = warehouse.load(&job).await.map_err(|e| match e.kind {
         ErrorKind::Transient => {

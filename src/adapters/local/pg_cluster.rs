@@ -686,6 +686,11 @@ impl PgCluster {
             "fsync=off".to_owned(),
             "synchronous_commit=off".to_owned(),
             "full_page_writes=off".to_owned(),
+            // A load's statements each touch a whole batch, so their cost estimates cross JIT's
+            // threshold and each spent ~0.3 s compiling, more than some took to run.
+            "jit=off".to_owned(),
+            // The load hashes and sorts a batch (up to ~100 MB) in memory rather than on disk.
+            "work_mem=256MB".to_owned(),
         ];
         // pg_ctl hands -o to /bin/sh, so each option is single-quoted for the shell.
         settings
@@ -1217,6 +1222,7 @@ mod tests {
             "no TCP listener"
         );
         assert_eq!(psql(&cluster, "postgres", "show fsync"), "off");
+        assert_eq!(psql(&cluster, "postgres", "show jit"), "off");
 
         let again = cluster.ensure_started().expect("second ensure_started");
         assert_eq!(again, Started::AlreadyRunning);

@@ -7,14 +7,14 @@ COPY pf_stage FROM 's3://bucket/manifests/window=2026-11-26T10:01Z/type=OPEN/bat
 -- OtherBatches
 DELETE FROM pf_stage WHERE batch_id <> '0019abf9bf360-1a2b3c4d';
 -- Distinct
-CREATE TEMP TABLE pf_batch AS SELECT event_id, occurred_at, processed_at, arrived_at, window_start, channel_id, device_type, named_user_id, iana_timezone, locale_country_code, app_version, push_id, group_id, variant_id, open_kind, session_id, campaign_categories, raw, batch_id FROM (SELECT event_id, occurred_at, processed_at, arrived_at, window_start, channel_id, device_type, named_user_id, iana_timezone, locale_country_code, app_version, push_id, group_id, variant_id, open_kind, session_id, campaign_categories, raw, batch_id, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY arrived_at, processed_at) AS pf_rn FROM pf_stage) d WHERE pf_rn = 1;
+CREATE TEMP TABLE pf_ids AS SELECT DISTINCT event_id FROM pf_stage;
 -- Setup
-CREATE TEMP TABLE pf_replaced AS SELECT s.event_id FROM pf_batch s JOIN push_opens x ON x.event_id = s.event_id WHERE s.arrived_at < x.arrived_at;
+CREATE TEMP TABLE pf_replaced AS SELECT DISTINCT s.event_id FROM pf_stage s JOIN push_opens x ON x.event_id = s.event_id WHERE s.arrived_at < x.arrived_at;
 -- Replace
 DELETE FROM push_opens USING pf_replaced r WHERE push_opens.event_id = r.event_id;
 -- Setup
-CREATE TEMP TABLE pf_new AS SELECT s.event_id, s.occurred_at, s.processed_at, s.arrived_at, s.window_start, s.channel_id, s.device_type, s.named_user_id, s.iana_timezone, s.locale_country_code, s.app_version, s.push_id, s.group_id, s.variant_id, s.open_kind, s.session_id, s.campaign_categories, s.raw, s.batch_id FROM pf_batch s WHERE NOT EXISTS (SELECT 1 FROM push_opens x WHERE x.event_id = s.event_id);
+CREATE TEMP TABLE pf_new AS SELECT i.event_id FROM pf_ids i WHERE NOT EXISTS (SELECT 1 FROM push_opens x WHERE x.event_id = i.event_id);
 -- Insert
-INSERT INTO push_opens (event_id, occurred_at, processed_at, arrived_at, window_start, channel_id, device_type, named_user_id, iana_timezone, locale_country_code, app_version, push_id, group_id, variant_id, open_kind, session_id, campaign_categories, raw, batch_id) SELECT event_id, occurred_at, processed_at, arrived_at, window_start, channel_id, device_type, named_user_id, iana_timezone, locale_country_code, app_version, push_id, group_id, variant_id, open_kind, session_id, campaign_categories, raw, batch_id FROM pf_new;
+INSERT INTO push_opens (event_id, occurred_at, processed_at, arrived_at, window_start, channel_id, device_type, named_user_id, iana_timezone, locale_country_code, app_version, push_id, group_id, variant_id, open_kind, session_id, campaign_categories, raw, batch_id) SELECT event_id, occurred_at, processed_at, arrived_at, window_start, channel_id, device_type, named_user_id, iana_timezone, locale_country_code, app_version, push_id, group_id, variant_id, open_kind, session_id, campaign_categories, raw, batch_id FROM (SELECT event_id, occurred_at, processed_at, arrived_at, window_start, channel_id, device_type, named_user_id, iana_timezone, locale_country_code, app_version, push_id, group_id, variant_id, open_kind, session_id, campaign_categories, raw, batch_id, ROW_NUMBER() OVER (PARTITION BY event_id ORDER BY arrived_at, processed_at) AS pf_rn FROM pf_stage WHERE event_id IN (SELECT event_id FROM pf_new)) d WHERE pf_rn = 1;
 -- Ledger
 INSERT INTO pushfeed_loads (window_start, event_type, table_name, batch_id, object_count, rows_staged, rows_inserted, rows_replaced, execution) SELECT CAST('2026-11-26T10:01:00.000Z' AS TIMESTAMPTZ), 'OPEN', 'push_opens', '0019abf9bf360-1a2b3c4d', 2, (SELECT COUNT(*) FROM pf_stage), (SELECT COUNT(*) FROM pf_new) - (SELECT COUNT(*) FROM pf_replaced), (SELECT COUNT(*) FROM pf_replaced), 'exec-o''brien';
