@@ -33,6 +33,7 @@ pub async fn scan_delivered(
     let hasher = std::collections::hash_map::RandomState::new();
     let mut seen = HashSet::new();
     let mut objects = Vec::new();
+    let mut head = Vec::new();
     for meta in listed {
         match ObjectKey::parse(&meta.key) {
             Ok(ObjectKey::Delivered {
@@ -56,7 +57,7 @@ pub async fn scan_delivered(
             _ => reading(e),
         })? {
             for line in block.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                let Ok(tags) = serde_json::from_slice::<RowTags>(line) else {
+                let Some(tags) = row_tags(line, &mut head) else {
                     continue;
                 };
                 if tags.batch_id != input.batch.as_str() {
@@ -79,6 +80,23 @@ pub async fn scan_delivered(
         objects,
         distinct: seen.len() as u64,
     })
+}
+
+/// The tags of a staging row, parsed from the part before its raw event when it can be: `raw`
+/// is the last key `write_row` writes and most of the row's bytes. `,"raw":` cannot occur earlier
+/// in the line, since a quote inside a JSON string is always escaped.
+fn row_tags<'a>(line: &'a [u8], head: &'a mut Vec<u8>) -> Option<RowTags<'a>> {
+    const RAW: &[u8] = b",\"raw\":";
+    if let Some(at) = line.windows(RAW.len()).position(|w| w == RAW) {
+        head.clear();
+        head.extend_from_slice(&line[..at]);
+        head.push(b'}');
+        let head: &'a [u8] = head;
+        if let Ok(tags) = serde_json::from_slice::<RowTags>(head) {
+            return Some(tags);
+        }
+    }
+    serde_json::from_slice::<RowTags>(line).ok()
 }
 
 pub async fn await_objects(
@@ -109,4 +127,22 @@ pub async fn await_objects(
         complete,
         attempt,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tags_come_from_the_head_of_the_row_or_the_whole_row() {
+        let mut head = Vec::new();
+        // An id holding the raw key's text is escaped, so the cut falls at the real key.
+        let line = br#"{"event_id":"a\",\"raw\":{","window":"2026-11-26T10:01Z","batch_id":"b1","raw":{"id":"x","batch_id":"no"}}"#;
+        let tags = row_tags(line, &mut head).unwrap();
+        assert_eq!((&*tags.event_id, &*tags.batch_id), ("a\",\"raw\":{", "b1"));
+        let line = br#"{"window":"2026-11-26T10:01Z","raw":{},"batch_id":"b2","event_id":"e"}"#;
+        assert_eq!(&*row_tags(line, &mut head).unwrap().batch_id, "b2");
+        assert!(row_tags(b"{\"raw\":1}", &mut head).is_none());
+        assert!(row_tags(b"not json", &mut head).is_none());
+    }
 }
