@@ -80,7 +80,7 @@ fn transform(input: &Input, routes: &RoutingTable, out: &mut HashMap<&'static st
                         .iter()
                         .find(|t| **t == route.event_type)
                         .expect("default routes");
-                    write_row(out.get_mut(key).expect("buffer"), &event, &ctx);
+                    write_row(out.get_mut(key).expect("buffer"), &event, &ctx, 0);
                 }
                 None => unrouted += 1,
             },

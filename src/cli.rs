@@ -605,7 +605,7 @@ fn run_json(r: &WindowRun) -> Value {
             v["events"] = json!(s.read.events);
             v["rejected"] = json!(s.rejected);
             v["unrouted"] = json!(s.unrouted);
-            v["duplicates"] = json!(s.duplicates);
+            v["duplicates"] = json!(s.duplicates());
             v["tables"] = s
                 .loads
                 .iter()
@@ -613,6 +613,7 @@ fn run_json(r: &WindowRun) -> Value {
                     json!({
                         "event_type": l.event_type, "table": l.table, "staged": l.rows_staged,
                         "inserted": l.rows_inserted, "replaced": l.rows_replaced, "unchanged": l.rows_unchanged,
+                        "duplicates": l.duplicates,
                         "loaded": l.rows_inserted + l.rows_replaced + l.rows_unchanged,
                     })
                 })
@@ -655,7 +656,7 @@ fn print_run(r: &WindowRun) {
     let key = |k: &Option<String>| k.as_deref().map(|k| format!("  {k}")).unwrap_or_default();
     println!("  rejected    {}{}", s.rejected.count, key(&s.rejected.key));
     println!("  unrouted    {}{}", s.unrouted.count, key(&s.unrouted.key));
-    println!("  duplicates  {} dropped", s.duplicates);
+    println!("  duplicates  {} dropped", s.duplicates());
     let rows: Vec<Vec<String>> = s
         .loads
         .iter()
@@ -680,7 +681,7 @@ fn print_run(r: &WindowRun) {
         s.read.events,
         s.rejected.count,
         s.unrouted.count,
-        s.duplicates,
+        s.duplicates(),
         s.rows_loaded(),
         r.execution.history.state_transitions()
     );
@@ -713,7 +714,7 @@ fn print_summaries(runs: &[WindowRun]) {
                             s.read.events,
                             s.rejected.count,
                             s.unrouted.count,
-                            s.duplicates,
+                            s.duplicates(),
                         ]
                         .map(|n| n.to_string()),
                     );

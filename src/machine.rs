@@ -241,7 +241,6 @@ pub struct WindowSummary {
     pub read: ReadStats,
     pub rejected: crate::steps::contract::Kept,
     pub unrouted: crate::steps::contract::Kept,
-    pub duplicates: u64,
     pub loads: Vec<LoadOutput>,
 }
 
@@ -254,10 +253,15 @@ impl WindowSummary {
             .sum()
     }
 
+    /// Later copies of an event within the window, dropped by the loads.
+    pub fn duplicates(&self) -> u64 {
+        self.loads.iter().map(|l| l.duplicates).sum()
+    }
+
     /// read = rejected + unrouted + duplicates dropped + rows loaded: every event accounted for.
     pub fn adds_up(&self) -> bool {
         self.read.events
-            == self.rejected.count + self.unrouted.count + self.duplicates + self.rows_loaded()
+            == self.rejected.count + self.unrouted.count + self.duplicates() + self.rows_loaded()
     }
 }
 

@@ -41,7 +41,7 @@ fn document(
     Value::Object(root).to_string()
 }
 
-/// ReadWindow: records read, rejected, unrouted, duplicates, duration and how far behind the
+/// ReadWindow: records read, rejected, unrouted, duration and how far behind the
 /// window is (stream lag: from the window's end to the end of the read).
 pub fn read_window(out: &ReadWindowOutput, now_ms: i64, duration_ms: i64) -> String {
     let lag = (now_ms - out.window.end_ms()).max(0) as f64;
@@ -53,7 +53,6 @@ pub fn read_window(out: &ReadWindowOutput, now_ms: i64, duration_ms: i64) -> Str
             ("EventsRead", out.read.events as f64, "Count"),
             ("RecordsRejected", out.rejected.count as f64, "Count"),
             ("RecordsUnrouted", out.unrouted.count as f64, "Count"),
-            ("DuplicatesDropped", out.duplicates as f64, "Count"),
             ("StepDurationMs", duration_ms as f64, "Milliseconds"),
             ("StreamLagMs", lag, "Milliseconds"),
         ],
@@ -102,6 +101,7 @@ pub fn load(out: &LoadOutput, now_ms: i64, duration_ms: i64) -> String {
             ("RowsLoaded", out.rows_inserted as f64, "Count"),
             ("RowsReplaced", out.rows_replaced as f64, "Count"),
             ("RowsUnchanged", out.rows_unchanged as f64, "Count"),
+            ("DuplicatesDropped", out.duplicates as f64, "Count"),
             ("StepDurationMs", duration_ms as f64, "Milliseconds"),
         ],
         &[
@@ -132,7 +132,6 @@ mod tests {
                 count: 2,
                 key: None,
             },
-            duplicates: 1,
             read: ReadStats {
                 records: 10,
                 events: 12,
@@ -174,8 +173,10 @@ mod tests {
             rows_inserted: 4,
             rows_replaced: 1,
             rows_unchanged: 0,
+            duplicates: 2,
         };
         let doc: Value = serde_json::from_str(&load(&out, 0, 10)).unwrap();
+        assert_eq!(doc["DuplicatesDropped"], 2.0);
         assert_eq!(
             doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
             json!([["EventType"]])

@@ -732,8 +732,10 @@ async fn an_event_id_with_an_escaped_quote_is_counted_as_delivered() {
     assert_eq!(out.arrived, 1, "the delivered event is counted");
 }
 
-/// Two copies of one event in one window on different shards: ReadWindow keeps the copy of the
-/// lower shard id, not the first-arrived one, although the README promises the first-arrived copy.
+/// Two copies of one event in one window on different shards: ReadWindow once kept the copy of
+/// the lower shard id, not the first-arrived one. It now stages both, merged by arrival and
+/// numbered in that order; the load keeps the first-arrived (tests/local_adapters.rs
+/// `postgres_load_types_every_column_and_refuses_a_bad_row`).
 #[tokio::test]
 async fn in_window_duplicates_across_shards_keep_the_first_arrived_copy() {
     use pushfeed::adapters::local::stream::shard_for_key;
@@ -780,13 +782,27 @@ async fn in_window_duplicates_across_shards_keep_the_first_arrived_copy() {
     )
     .await
     .unwrap();
-    assert_eq!(read.duplicates, 1);
+    assert_eq!(read.routes[0].count, 2);
     let staged = store.get(&read.routes[0].staging_key).await.unwrap();
-    let row: serde_json::Value = serde_json::from_slice(&staged).unwrap();
+    let rows: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&staged)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    let arrivals: Vec<(&serde_json::Value, &serde_json::Value)> =
+        rows.iter().map(|r| (&r["row"], &r["arrived_at"])).collect();
     assert_eq!(
-        row["arrived_at"],
-        format_timestamp_ms(early),
-        "the first-arrived copy is kept"
+        arrivals,
+        [
+            (
+                &serde_json::json!(0),
+                &serde_json::json!(format_timestamp_ms(early))
+            ),
+            (
+                &serde_json::json!(1),
+                &serde_json::json!(format_timestamp_ms(late))
+            )
+        ],
+        "copies are numbered in arrival order, whatever their shards"
     );
 }
 

@@ -100,7 +100,7 @@ pub fn staging_rows(
         for_each_item(&r.data, r.arrival_ms, &limits, |item| {
             if let Item::Event(e) = item {
                 if let Some(slot) = out.iter_mut().find(|(t, _, _)| *t == e.event_type) {
-                    write_row(&mut slot.1, &e, &ctx);
+                    write_row(&mut slot.1, &e, &ctx, slot.2);
                     slot.2 += 1;
                 }
             }

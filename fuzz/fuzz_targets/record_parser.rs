@@ -76,7 +76,7 @@ fuzz_target!(|input: &[u8]| {
             assert!(event.occurred_ms <= ARRIVAL_MS + limits.future_tolerance_ms);
             assert!(event.occurred_ms >= ARRIVAL_MS - limits.max_age_ms);
             let mut row = Vec::new();
-            write_row(&mut row, &event, &ctx);
+            write_row(&mut row, &event, &ctx, 0);
             let tags: Tags = serde_json::from_slice(&row).expect("a staging row is JSON");
             assert_eq!(tags.event_id, event.id);
             assert_eq!(tags.batch_id, "fuzz");

@@ -21,6 +21,9 @@ struct Row<'r> {
     event_id: &'r str,
     /// Not a column: Firehose's dynamic partitioning reads it to pick `window=W/`.
     window: Window,
+    /// Not a column: the row's number in its batch, 0..count, so AwaitObjects counts rows
+    /// delivered (Firehose may repeat one) without holding every event id.
+    row: u64,
     window_start: &'r str,
     occurred_at: String,
     processed_at: String,
@@ -54,11 +57,12 @@ struct Row<'r> {
     batch_id: &'r str,
 }
 
-/// Appends the event's staging row and a newline to `out`.
-pub fn write_row(out: &mut Vec<u8>, event: &Event<'_>, ctx: &RowContext<'_>) {
+/// Appends the event's staging row, number `row` of its batch, and a newline to `out`.
+pub fn write_row(out: &mut Vec<u8>, event: &Event<'_>, ctx: &RowContext<'_>, row: u64) {
     let row = Row {
         event_id: &event.id,
         window: ctx.window,
+        row,
         window_start: ctx.window_start,
         occurred_at: format_timestamp_ms(event.occurred_ms),
         processed_at: format_timestamp_ms(event.processed_ms),
@@ -99,6 +103,7 @@ pub struct RowTags<'a> {
     pub batch_id: std::borrow::Cow<'a, str>,
     #[serde(borrow)]
     pub event_id: std::borrow::Cow<'a, str>,
+    pub row: u64,
 }
 
 #[cfg(test)]
@@ -121,7 +126,7 @@ mod tests {
             batch: &batch,
         };
         let mut out = Vec::new();
-        write_row(&mut out, &event, &ctx);
+        write_row(&mut out, &event, &ctx, 41);
         assert_eq!(out.last(), Some(&b'\n'));
         let row: serde_json::Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(row["event_id"], "e1");
@@ -134,12 +139,13 @@ mod tests {
         assert_eq!(row["push_id"], "p1");
         assert_eq!(row["variant_id"], 3);
         assert_eq!(row["batch_id"], "b1");
+        assert_eq!(row["row"], 41);
         assert_eq!(row["raw"]["body"]["variant_id"], 3);
         assert!(row.get("group_id").is_none());
         let tags: RowTags = serde_json::from_slice(&out).unwrap();
         assert_eq!(
-            (&*tags.window, &*tags.batch_id, &*tags.event_id),
-            ("2026-11-26T10:01Z", "b1", "e1")
+            (&*tags.window, &*tags.batch_id, &*tags.event_id, tags.row),
+            ("2026-11-26T10:01Z", "b1", "e1", 41)
         );
     }
 }

@@ -1,8 +1,5 @@
-//! AwaitObjects: counts this batch's records in the Firehose output under the type's window
-//! prefix. The state machine loops through Choice and Wait until all have arrived.
-
-use std::collections::HashSet;
-use std::hash::{BuildHasher, Hasher};
+//! AwaitObjects: counts this batch's rows in the Firehose output under the type's window prefix.
+//! The state machine loops through Choice and Wait until all have arrived.
 
 use super::contract::{AwaitOutput, BranchInput};
 use super::deliver::{check_branch, ObjectLines, READ_CHUNK};
@@ -12,14 +9,45 @@ use crate::domain::keys::ObjectKey;
 use crate::domain::row::RowTags;
 use crate::ports::{ErrorKind, ObjectStore};
 
-/// The delivered objects that hold records of the batch, and how many distinct events they hold.
+/// The delivered objects that hold records of the batch, and how many distinct rows they hold.
 pub struct Delivered {
     pub objects: Vec<(String, u64)>,
     pub distinct: u64,
 }
 
+/// Which of a batch's rows (numbered 0..count by ReadWindow) have been seen: one bit each, so
+/// a million-row batch costs 128 KiB.
+struct RowsSeen {
+    bits: Vec<u64>,
+    count: u64,
+    distinct: u64,
+}
+
+impl RowsSeen {
+    fn new(count: u64) -> RowsSeen {
+        RowsSeen {
+            bits: vec![0; count.div_ceil(64) as usize],
+            count,
+            distinct: 0,
+        }
+    }
+
+    /// False for a number outside the batch, which no row of this batch can carry.
+    fn insert(&mut self, row: u64) -> bool {
+        if row >= self.count {
+            return false;
+        }
+        let (word, bit) = ((row / 64) as usize, 1u64 << (row % 64));
+        if self.bits[word] & bit == 0 {
+            self.bits[word] |= bit;
+            self.distinct += 1;
+        }
+        true
+    }
+}
+
 /// Scans the type's window prefix. Firehose may deliver a record twice and may put another
-/// batch's records in the same object, so events are counted once each, by id, for this batch.
+/// batch's records in the same object, so rows are counted once each, by number, for this batch.
 pub async fn scan_delivered(
     store: &dyn ObjectStore,
     input: &BranchInput,
@@ -30,8 +58,7 @@ pub async fn scan_delivered(
         .list(&prefix)
         .await
         .map_err(|e| StepError::from_port(&format!("{ctx}: listing {prefix}"), e))?;
-    let hasher = std::collections::hash_map::RandomState::new();
-    let mut seen = HashSet::new();
+    let mut seen = RowsSeen::new(input.count);
     let mut objects = Vec::new();
     let mut head = Vec::new();
     for meta in listed {
@@ -63,13 +90,13 @@ pub async fn scan_delivered(
                 if tags.batch_id != input.batch.as_str() {
                     continue;
                 }
+                if !seen.insert(tags.row) {
+                    return Err(StepError::InvalidInput(format!(
+                        "{ctx}: delivered object {} holds row {} of batch {}, which has {} rows",
+                        meta.key, tags.row, input.batch, input.count
+                    )));
+                }
                 mine += 1;
-                let mut h = hasher.build_hasher();
-                h.write(tags.event_id.as_bytes());
-                let mut h2 = hasher.build_hasher();
-                h2.write_u8(1);
-                h2.write(tags.event_id.as_bytes());
-                seen.insert((u128::from(h.finish()) << 64) | u128::from(h2.finish()));
             }
         }
         if mine > 0 {
@@ -78,7 +105,7 @@ pub async fn scan_delivered(
     }
     Ok(Delivered {
         objects,
-        distinct: seen.len() as u64,
+        distinct: seen.distinct,
     })
 }
 
@@ -137,12 +164,27 @@ mod tests {
     fn tags_come_from_the_head_of_the_row_or_the_whole_row() {
         let mut head = Vec::new();
         // An id holding the raw key's text is escaped, so the cut falls at the real key.
-        let line = br#"{"event_id":"a\",\"raw\":{","window":"2026-11-26T10:01Z","batch_id":"b1","raw":{"id":"x","batch_id":"no"}}"#;
+        let line = br#"{"event_id":"a\",\"raw\":{","window":"2026-11-26T10:01Z","row":7,"batch_id":"b1","raw":{"id":"x","batch_id":"no"}}"#;
         let tags = row_tags(line, &mut head).unwrap();
-        assert_eq!((&*tags.event_id, &*tags.batch_id), ("a\",\"raw\":{", "b1"));
-        let line = br#"{"window":"2026-11-26T10:01Z","raw":{},"batch_id":"b2","event_id":"e"}"#;
+        assert_eq!(
+            (&*tags.event_id, &*tags.batch_id, tags.row),
+            ("a\",\"raw\":{", "b1", 7)
+        );
+        let line =
+            br#"{"window":"2026-11-26T10:01Z","raw":{},"batch_id":"b2","row":0,"event_id":"e"}"#;
         assert_eq!(&*row_tags(line, &mut head).unwrap().batch_id, "b2");
         assert!(row_tags(b"{\"raw\":1}", &mut head).is_none());
         assert!(row_tags(b"not json", &mut head).is_none());
+    }
+
+    #[test]
+    fn rows_are_counted_once_and_only_inside_the_batch() {
+        let mut seen = RowsSeen::new(130);
+        for row in [0, 64, 129, 64, 0] {
+            assert!(seen.insert(row));
+        }
+        assert_eq!(seen.distinct, 3);
+        assert!(!seen.insert(130));
+        assert_eq!(RowsSeen::new(0).bits.len(), 0);
     }
 }

@@ -61,8 +61,6 @@ pub struct ReadWindowOutput {
     pub routes: Vec<RouteBatch>,
     pub rejected: Kept,
     pub unrouted: Kept,
-    /// Events whose id was already seen in this window: dropped.
-    pub duplicates: u64,
     pub read: ReadStats,
     pub raw_key: String,
     pub checkpoint_key: String,
@@ -77,6 +75,8 @@ pub struct BranchInput {
     pub table: String,
     pub delivery_stream: String,
     pub staging_key: String,
+    /// Rows staged for the type, numbered 0..count in their `row` key; copies of one event
+    /// included (Load keeps the first-arrived).
     pub count: u64,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub execution: Option<String>,
@@ -100,7 +100,7 @@ pub struct AwaitOutput {
     pub window: Window,
     pub event_type: String,
     pub expected: u64,
-    /// Distinct events of this batch found in delivered objects.
+    /// Distinct rows of this batch found in delivered objects.
     pub arrived: u64,
     pub objects: u64,
     pub complete: bool,
@@ -119,4 +119,8 @@ pub struct LoadOutput {
     pub rows_inserted: u64,
     pub rows_replaced: u64,
     pub rows_unchanged: u64,
+    /// Later copies of an event already in the batch (the vendor's re-deliveries within the
+    /// window): not loaded.
+    #[serde(default)]
+    pub duplicates: u64,
 }

@@ -88,7 +88,11 @@ pub async fn load(
             message: e.to_string(),
         },
     })?;
+    // Every row of the batch is delivered (checked above), so the rows that did not become a
+    // distinct event of the table are later copies of one.
+    let events = counts.rows_inserted + counts.rows_replaced + counts.rows_unchanged;
     Ok(LoadOutput {
+        duplicates: input.count.saturating_sub(events),
         window: input.window,
         event_type: input.event_type,
         table: route.table.clone(),

@@ -4,8 +4,7 @@
 //! Records stream through: each goes to the writers as it is read, so memory holds one read
 //! batch and the writers' buffers, never the window.
 
-use std::collections::{BTreeMap, HashSet};
-use std::hash::{BuildHasher, Hasher};
+use std::collections::BTreeMap;
 use std::io::Write;
 
 use base64::Engine;
@@ -143,9 +142,6 @@ struct WindowWriter<'s> {
     staging: BTreeMap<String, Sink>,
     rejected: Sink,
     unrouted: Sink,
-    seen: HashSet<u128>,
-    hasher: std::collections::hash_map::RandomState,
-    duplicates: u64,
     stats: ReadStats,
     ranges: BTreeMap<String, ShardRange>,
 }
@@ -181,22 +177,9 @@ impl<'s> WindowWriter<'s> {
                 .to_string(),
             ),
             batch,
-            seen: HashSet::new(),
-            hasher: std::collections::hash_map::RandomState::new(),
-            duplicates: 0,
             stats: ReadStats::default(),
             ranges: BTreeMap::new(),
         }
-    }
-
-    /// A 128-bit digest of an event id: the window's duplicate set holds these, not the ids.
-    fn id_digest(&self, id: &str) -> u128 {
-        let mut a = self.hasher.build_hasher();
-        a.write(id.as_bytes());
-        let mut b = self.hasher.build_hasher();
-        b.write_u8(0xa5);
-        b.write(id.as_bytes());
-        (u128::from(a.finish()) << 64) | u128::from(b.finish())
     }
 
     async fn record(&mut self, shard: &str, r: &StreamRecord) -> Result<(), PortError> {
@@ -261,11 +244,10 @@ impl<'s> WindowWriter<'s> {
         self.unrouted.flush_if_full(self.store).await
     }
 
+    /// Stages or keeps one valid event. Copies of an event are staged like any other row (Load
+    /// keeps the first-arrived), so ReadWindow holds no per-event state and its memory does not
+    /// grow with the window.
     fn event(&mut self, shard: &str, r: &StreamRecord, ctx: &RowContext<'_>, event: &Event<'_>) {
-        if !self.seen.insert(self.id_digest(&event.id)) {
-            self.duplicates += 1;
-            return;
-        }
         match self.settings.routes.for_type(&event.event_type) {
             Some(route) => {
                 let sink = self
@@ -277,7 +259,7 @@ impl<'s> WindowWriter<'s> {
                                 .to_string(),
                         )
                     });
-                write_row(&mut sink.buf, event, ctx);
+                write_row(&mut sink.buf, event, ctx, sink.count);
                 sink.count += 1;
             }
             None => {
@@ -403,7 +385,6 @@ impl<'s> WindowWriter<'s> {
             routes,
             rejected,
             unrouted,
-            duplicates: self.duplicates,
             read: self.stats,
             raw_key,
             checkpoint_key: ObjectKey::Checkpoint {

@@ -29,12 +29,17 @@ impl WindowReport {
             .sum()
     }
 
+    /// Later copies of an event within the window, dropped by the loads.
+    pub fn duplicates(&self) -> u64 {
+        self.loads.iter().map(|l| l.duplicates).sum()
+    }
+
     /// read = rejected + unrouted + duplicates dropped + rows loaded: every event accounted for.
     pub fn adds_up(&self) -> bool {
         self.read.read.events
             == self.read.rejected.count
                 + self.read.unrouted.count
-                + self.read.duplicates
+                + self.duplicates()
                 + self.rows_loaded()
     }
 }
