@@ -107,6 +107,64 @@ mod tests {
     use crate::domain::event::{parse_event, Limits};
     use crate::domain::window::parse_timestamp_ms;
 
+    /// Events of every shape the row writer handles, for the byte-exact pin below.
+    const PINNED_EVENTS: &[&str] = &[
+        // Current device shape, attributes, fractional timestamps, `offset` as a number.
+        r#"{"id":"9c1e3f80-5b7a-11ef-8000-00000000a001","offset":1000001,"occurred":"2026-11-26T10:00:58.120Z","processed":"2026-11-26T10:00:58.990Z","type":"SEND","device":{"channel":"1b0f8a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b","device_type":"IOS","named_user_id":"cust-0042017","attributes":{"app_version":"8.14.0","iana_timezone":"Europe/London","locale_country_code":"GB"}},"body":{"push_id":"5d1c2b3a-0000-4000-8000-0000000000aa","group_id":"77aa66bb-0000-4000-8000-0000000000bb","variant_id":2}}"#,
+        // Older device shape, whole-second timestamps, an offset other than Z, a reason with
+        // escapes that must be re-escaped (quote, backslash, newline, tab, a control character).
+        r#"{"id":"e-2","occurred":"2026-11-26T11:01:05+01:00","processed":"2026-11-26T10:01:05Z","type":"SEND_REJECTED","device":{"android_channel":"aa00bb11","named_user_id":"cust-\"q\"\\x"},"body":{"push_id":"p\u00e9","reason":"Un\"reg\\is\ntered\t\u0001\u001f/\u007f"}}"#,
+        // Amazon channel, user named outside the device, unicode (raw and escaped, a pair),
+        // more than three fractional digits (truncated) and a lower-case `t`/`z`.
+        r#"{"id":"e-3 ünï","occurred":"2026-11-26t10:00:59.123987z","processed":"2026-11-26T10:00:59.9999999Z","type":"WEB_CLICK","device":{"amazon_channel":"amz-1"},"user":{"named_user_id":"\ud83d\ude00 Zoë"},"body":{"push_id":"p3","variant_id":-7}}"#,
+        // Open: direct with categories, then influenced, then organic with nothing optional.
+        r#"{"id":"o-1","occurred":"2026-11-26T10:01:03.5Z","processed":"2026-11-26T10:01:04.01Z","type":"OPEN","device":{"channel":"c-1","device_type":"ANDROID","ios_channel":"ignored"},"body":{"session_id":"s-1","triggering_push":{"push_id":"tp","group_id":"tg","variant_id":0,"campaigns":{"categories":["black-friday","wo\"mens","é\\"]}}}}"#,
+        r#"{"id":"o-2","occurred":"2026-11-26T10:01:03Z","processed":"2026-11-26T10:01:03Z","type":"OPEN","body":{"last_delivered":{"push_id":"ld"}}}"#,
+        r#"{"id":"o-3","occurred":"2026-11-25T23:59:59.001-00:30","processed":"2026-11-26T10:01:03.000Z","type":"OPEN","body":null}"#,
+        // No device, no body; a generic type; a year boundary and a month end in the past.
+        r#"{"id":"u-1","occurred":"2025-12-31T23:59:59.999Z","processed":"2026-01-01T00:00:00Z","type":"UNINSTALL"}"#,
+        r#"{"id":"g-1","occurred":"2026-02-28T12:00:00.5Z","processed":"2026-11-26T10:01:00Z","type":"CUSTOM_2","device":{"device_type":"WEB"},"body":{"anything":[1,{"x":"\u0041"}]}}"#,
+        // Aborted with no reason, control with a group only.
+        r#"{"id":"a-1","occurred":"2026-11-26T10:01:00Z","processed":"2026-11-26T10:01:00Z","type":"SEND_ABORTED","body":{"push_id":"pa"}}"#,
+        r#"{"id":"c-1","occurred":"2026-11-26T10:01:00Z","processed":"2026-11-26T10:01:00Z","type":"CONTROL","body":{"push_id":"pc","group_id":"gc","reason":"not kept"}}"#,
+    ];
+
+    /// What `write_row` made of `PINNED_EVENTS` before it was hand-written (serde_json's `Row`
+    /// serializer and chrono's formatting); any drift in a byte of a staging row fails here.
+    const PINNED_ROWS: &str = concat!(
+        "{\"event_id\":\"9c1e3f80-5b7a-11ef-8000-00000000a001\",\"window\":\"2026-11-26T10:01Z\",\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:00:58.120Z\",\"processed_at\":\"2026-11-26T10:00:58.990Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"channel_id\":\"1b0f8a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b\",\"device_type\":\"IOS\",\"named_user_id\":\"cust-0042017\",\"iana_timezone\":\"Europe/London\",\"locale_country_code\":\"GB\",\"app_version\":\"8.14.0\",\"push_id\":\"5d1c2b3a-0000-4000-8000-0000000000aa\",\"group_id\":\"77aa66bb-0000-4000-8000-0000000000bb\",\"variant_id\":2,\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"9c1e3f80-5b7a-11ef-8000-00000000a001\",\"offset\":1000001,\"occurred\":\"2026-11-26T10:00:58.120Z\",\"processed\":\"2026-11-26T10:00:58.990Z\",\"type\":\"SEND\",\"device\":{\"channel\":\"1b0f8a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b\",\"device_type\":\"IOS\",\"named_user_id\":\"cust-0042017\",\"attributes\":{\"app_version\":\"8.14.0\",\"iana_timezone\":\"Europe/London\",\"locale_country_code\":\"GB\"}},\"body\":{\"push_id\":\"5d1c2b3a-0000-4000-8000-0000000000aa\",\"group_id\":\"77aa66bb-0000-4000-8000-0000000000bb\",\"variant_id\":2}}}\n",
+        "{\"event_id\":\"e-2\",\"window\":\"2026-11-26T10:01Z\",\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:01:05.000Z\",\"processed_at\":\"2026-11-26T10:01:05.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"channel_id\":\"aa00bb11\",\"device_type\":\"ANDROID\",\"named_user_id\":\"cust-\\\"q\\\"\\\\x\",\"push_id\":\"pé\",\"reason\":\"Un\\\"reg\\\\is\\ntered\\t\\u0001\\u001f/\u{7f}\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"e-2\",\"occurred\":\"2026-11-26T11:01:05+01:00\",\"processed\":\"2026-11-26T10:01:05Z\",\"type\":\"SEND_REJECTED\",\"device\":{\"android_channel\":\"aa00bb11\",\"named_user_id\":\"cust-\\\"q\\\"\\\\x\"},\"body\":{\"push_id\":\"p\\u00e9\",\"reason\":\"Un\\\"reg\\\\is\\ntered\\t\\u0001\\u001f/\\u007f\"}}}\n",
+        "{\"event_id\":\"e-3 ünï\",\"window\":\"2026-11-26T10:01Z\",\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:00:59.123Z\",\"processed_at\":\"2026-11-26T10:00:59.999Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"channel_id\":\"amz-1\",\"device_type\":\"AMAZON\",\"named_user_id\":\"😀 Zoë\",\"push_id\":\"p3\",\"variant_id\":-7,\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"e-3 ünï\",\"occurred\":\"2026-11-26t10:00:59.123987z\",\"processed\":\"2026-11-26T10:00:59.9999999Z\",\"type\":\"WEB_CLICK\",\"device\":{\"amazon_channel\":\"amz-1\"},\"user\":{\"named_user_id\":\"\\ud83d\\ude00 Zoë\"},\"body\":{\"push_id\":\"p3\",\"variant_id\":-7}}}\n",
+        "{\"event_id\":\"o-1\",\"window\":\"2026-11-26T10:01Z\",\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:01:03.500Z\",\"processed_at\":\"2026-11-26T10:01:04.010Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"channel_id\":\"c-1\",\"device_type\":\"ANDROID\",\"push_id\":\"tp\",\"group_id\":\"tg\",\"variant_id\":0,\"open_kind\":\"direct\",\"session_id\":\"s-1\",\"campaign_categories\":\"black-friday,wo\\\"mens,é\\\\\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"o-1\",\"occurred\":\"2026-11-26T10:01:03.5Z\",\"processed\":\"2026-11-26T10:01:04.01Z\",\"type\":\"OPEN\",\"device\":{\"channel\":\"c-1\",\"device_type\":\"ANDROID\",\"ios_channel\":\"ignored\"},\"body\":{\"session_id\":\"s-1\",\"triggering_push\":{\"push_id\":\"tp\",\"group_id\":\"tg\",\"variant_id\":0,\"campaigns\":{\"categories\":[\"black-friday\",\"wo\\\"mens\",\"é\\\\\"]}}}}}\n",
+        "{\"event_id\":\"o-2\",\"window\":\"2026-11-26T10:01Z\",\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:01:03.000Z\",\"processed_at\":\"2026-11-26T10:01:03.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"push_id\":\"ld\",\"open_kind\":\"influenced\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"o-2\",\"occurred\":\"2026-11-26T10:01:03Z\",\"processed\":\"2026-11-26T10:01:03Z\",\"type\":\"OPEN\",\"body\":{\"last_delivered\":{\"push_id\":\"ld\"}}}}\n",
+        "{\"event_id\":\"o-3\",\"window\":\"2026-11-26T10:01Z\",\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T00:29:59.001Z\",\"processed_at\":\"2026-11-26T10:01:03.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"open_kind\":\"organic\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"o-3\",\"occurred\":\"2026-11-25T23:59:59.001-00:30\",\"processed\":\"2026-11-26T10:01:03.000Z\",\"type\":\"OPEN\",\"body\":null}}\n",
+        "{\"event_id\":\"u-1\",\"window\":\"2026-11-26T10:01Z\",\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2025-12-31T23:59:59.999Z\",\"processed_at\":\"2026-01-01T00:00:00.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"u-1\",\"occurred\":\"2025-12-31T23:59:59.999Z\",\"processed\":\"2026-01-01T00:00:00Z\",\"type\":\"UNINSTALL\"}}\n",
+        "{\"event_id\":\"g-1\",\"window\":\"2026-11-26T10:01Z\",\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-02-28T12:00:00.500Z\",\"processed_at\":\"2026-11-26T10:01:00.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"device_type\":\"WEB\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"g-1\",\"occurred\":\"2026-02-28T12:00:00.5Z\",\"processed\":\"2026-11-26T10:01:00Z\",\"type\":\"CUSTOM_2\",\"device\":{\"device_type\":\"WEB\"},\"body\":{\"anything\":[1,{\"x\":\"\\u0041\"}]}}}\n",
+        "{\"event_id\":\"a-1\",\"window\":\"2026-11-26T10:01Z\",\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:01:00.000Z\",\"processed_at\":\"2026-11-26T10:01:00.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"push_id\":\"pa\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"a-1\",\"occurred\":\"2026-11-26T10:01:00Z\",\"processed\":\"2026-11-26T10:01:00Z\",\"type\":\"SEND_ABORTED\",\"body\":{\"push_id\":\"pa\"}}}\n",
+        "{\"event_id\":\"c-1\",\"window\":\"2026-11-26T10:01Z\",\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:01:00.000Z\",\"processed_at\":\"2026-11-26T10:01:00.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"push_id\":\"pc\",\"group_id\":\"gc\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"c-1\",\"occurred\":\"2026-11-26T10:01:00Z\",\"processed\":\"2026-11-26T10:01:00Z\",\"type\":\"CONTROL\",\"body\":{\"push_id\":\"pc\",\"group_id\":\"gc\",\"reason\":\"not kept\"}}}\n",
+    );
+
+    #[test]
+    fn rows_are_byte_identical_to_the_pinned_ones() {
+        let arrival = parse_timestamp_ms("2026-11-26T10:01:00.5Z").unwrap();
+        let window = Window::containing(arrival);
+        let batch: BatchId = "b-pin".parse().unwrap();
+        let ctx = RowContext {
+            window,
+            window_start: &window.start_rfc3339(),
+            arrived_at: &format_timestamp_ms(arrival),
+            batch: &batch,
+        };
+        let mut out = Vec::new();
+        for line in PINNED_EVENTS {
+            let event = parse_event(line, arrival, &Limits::default())
+                .unwrap_or_else(|r| panic!("{line} rejected: {r}"));
+            write_row(&mut out, &event, &ctx);
+        }
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out, PINNED_ROWS);
+    }
+
     #[test]
     fn row_has_columns_by_name_and_the_raw_event() {
         let line = r#"{"id":"e1","type":"SEND","occurred":"2026-11-26T10:00:58.12Z","processed":"2026-11-26T10:00:59Z","device":{"ios_channel":"c1"},"body":{"push_id":"p1","variant_id":3}}"#;
