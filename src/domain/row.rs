@@ -2,11 +2,9 @@
 //! Its keys are the table's column names, so Redshift's jsonpaths and PostgreSQL's
 //! `jsonb_populate_record` both map it by name.
 
-use serde::Serialize;
-
 use super::event::Event;
 use super::keys::BatchId;
-use super::window::{format_timestamp_ms, Window};
+use super::window::{format_timestamp_ms, timestamp_ms_bytes, Window};
 
 /// Per-record values shared by every event of the record, formatted once.
 pub struct RowContext<'a> {
@@ -16,77 +14,139 @@ pub struct RowContext<'a> {
     pub batch: &'a BatchId,
 }
 
-#[derive(Serialize)]
-struct Row<'r> {
-    event_id: &'r str,
-    /// Not a column: Firehose's dynamic partitioning reads it to pick `window=W/`.
-    window: Window,
-    window_start: &'r str,
-    occurred_at: String,
-    processed_at: String,
-    arrived_at: &'r str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    channel_id: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    device_type: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    named_user_id: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    iana_timezone: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    locale_country_code: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    app_version: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    push_id: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    group_id: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    variant_id: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    open_kind: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_id: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    campaign_categories: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'r str>,
-    batch_id: &'r str,
-}
-
 /// Appends the event's staging row and a newline to `out`.
+///
+/// Written by hand rather than through a `#[derive(Serialize)]` struct: the keys are constant
+/// text, and the timestamps need no `String` each. The bytes are exactly what serde_json made of
+/// that struct (the `rows_are_byte_identical_to_the_pinned_ones` test holds them): keys in the
+/// table's column order, absent optional columns left out, strings escaped as serde_json does.
 pub fn write_row(out: &mut Vec<u8>, event: &Event<'_>, ctx: &RowContext<'_>) {
-    let row = Row {
-        event_id: &event.id,
-        window: ctx.window,
-        window_start: ctx.window_start,
-        occurred_at: format_timestamp_ms(event.occurred_ms),
-        processed_at: format_timestamp_ms(event.processed_ms),
-        arrived_at: ctx.arrived_at,
-        channel_id: event.channel_id.as_deref(),
-        device_type: event.device_type.as_deref(),
-        named_user_id: event.named_user_id.as_deref(),
-        iana_timezone: event.iana_timezone.as_deref(),
-        locale_country_code: event.locale_country_code.as_deref(),
-        app_version: event.app_version.as_deref(),
-        push_id: event.push_id.as_deref(),
-        group_id: event.group_id.as_deref(),
-        variant_id: event.variant_id,
-        open_kind: event.open_kind,
-        session_id: event.session_id.as_deref(),
-        campaign_categories: event.campaign_categories.as_deref(),
-        reason: event.reason.as_deref(),
-        batch_id: ctx.batch.as_str(),
-    };
-    let start = out.len();
-    serde_json::to_writer(&mut *out, &row).expect("serializing to a Vec cannot fail");
+    out.extend_from_slice(b"{\"event_id\":");
+    write_str(out, &event.id);
+    out.extend_from_slice(b",\"window\":");
+    match ctx.window.name_bytes() {
+        Some(name) => {
+            out.push(b'"');
+            out.extend_from_slice(&name);
+            out.push(b'"');
+        }
+        None => write_str(out, &ctx.window.to_string()),
+    }
+    out.extend_from_slice(b",\"window_start\":");
+    write_str(out, ctx.window_start);
+    out.extend_from_slice(b",\"occurred_at\":");
+    write_timestamp(out, event.occurred_ms);
+    out.extend_from_slice(b",\"processed_at\":");
+    write_timestamp(out, event.processed_ms);
+    out.extend_from_slice(b",\"arrived_at\":");
+    write_str(out, ctx.arrived_at);
+    let optional: [(&[u8], Option<&str>); 8] = [
+        (b",\"channel_id\":", event.channel_id.as_deref()),
+        (b",\"device_type\":", event.device_type.as_deref()),
+        (b",\"named_user_id\":", event.named_user_id.as_deref()),
+        (b",\"iana_timezone\":", event.iana_timezone.as_deref()),
+        (
+            b",\"locale_country_code\":",
+            event.locale_country_code.as_deref(),
+        ),
+        (b",\"app_version\":", event.app_version.as_deref()),
+        (b",\"push_id\":", event.push_id.as_deref()),
+        (b",\"group_id\":", event.group_id.as_deref()),
+    ];
+    write_optional(out, &optional);
+    if let Some(variant) = event.variant_id {
+        out.extend_from_slice(b",\"variant_id\":");
+        write_i32(out, variant);
+    }
+    let optional: [(&[u8], Option<&str>); 4] = [
+        (b",\"open_kind\":", event.open_kind),
+        (b",\"session_id\":", event.session_id.as_deref()),
+        (
+            b",\"campaign_categories\":",
+            event.campaign_categories.as_deref(),
+        ),
+        (b",\"reason\":", event.reason.as_deref()),
+    ];
+    write_optional(out, &optional);
+    out.extend_from_slice(b",\"batch_id\":");
+    write_str(out, ctx.batch.as_str());
     // The raw event is already valid JSON text: splice it in rather than parse and re-encode it.
-    debug_assert_eq!(out.last(), Some(&b'}'));
-    out.pop();
     out.extend_from_slice(b",\"raw\":");
     out.extend_from_slice(event.raw.as_bytes());
     out.extend_from_slice(b"}\n");
-    debug_assert!(out.len() > start);
+}
+
+fn write_optional(out: &mut Vec<u8>, columns: &[(&[u8], Option<&str>)]) {
+    for (key, value) in columns {
+        if let Some(value) = value {
+            out.extend_from_slice(key);
+            write_str(out, value);
+        }
+    }
+}
+
+fn write_timestamp(out: &mut Vec<u8>, ms: i64) {
+    match timestamp_ms_bytes(ms) {
+        Some(text) => {
+            out.push(b'"');
+            out.extend_from_slice(&text);
+            out.push(b'"');
+        }
+        None => write_str(out, &format_timestamp_ms(ms)),
+    }
+}
+
+fn write_i32(out: &mut Vec<u8>, n: i32) {
+    let mut digits = [0u8; 11];
+    let mut at = digits.len();
+    let mut rest = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        digits[at] = b'-';
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// A JSON string as serde_json writes it: `"` and `\\` escaped, control characters as `\b \t
+/// \n \f \r` or `\u00xx` (lower-case hex), everything else (DEL and non-ASCII included) as is.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.push(b'"');
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[run..i]);
+        run = i + 1;
+        let short = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            0x08 => b'b',
+            0x09 => b't',
+            0x0A => b'n',
+            0x0C => b'f',
+            0x0D => b'r',
+            _ => 0,
+        };
+        if short != 0 {
+            out.extend_from_slice(&[b'\\', short]);
+        } else {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]]);
+        }
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
 }
 
 /// The `window` and `batch_id` of a staging row, read back without parsing the raw event.
@@ -163,6 +223,22 @@ mod tests {
         }
         let out = String::from_utf8(out).unwrap();
         assert_eq!(out, PINNED_ROWS);
+    }
+
+    #[test]
+    fn strings_and_numbers_are_written_as_serde_json_writes_them() {
+        let mut text: String = (0u8..0x80).map(char::from).collect();
+        text.push_str("é😀\u{80}\u{9f}\u{2028}\u{feff}");
+        for s in [text.as_str(), "", "plain", "\"", "\\\\", "end\u{1}"] {
+            let mut out = Vec::new();
+            write_str(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+        for n in [0, 1, -1, 9, 10, -10, 2, 123_456, i32::MAX, i32::MIN] {
+            let mut out = Vec::new();
+            write_i32(&mut out, n);
+            assert_eq!(out, serde_json::to_vec(&n).unwrap());
+        }
     }
 
     #[test]

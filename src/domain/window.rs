@@ -98,6 +98,16 @@ impl Window {
     }
 }
 
+impl Window {
+    /// The name (`YYYY-MM-DDTHH:MMZ`) without `fmt`, for years 0 to 9999; `None` for the rest.
+    pub fn name_bytes(self) -> Option<[u8; 17]> {
+        let t = timestamp_ms_bytes(self.start_ms)?;
+        let mut out = [b'Z'; 17];
+        out[..16].copy_from_slice(&t[..16]);
+        Some(out)
+    }
+}
+
 impl fmt::Display for Window {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match Utc.timestamp_millis_opt(self.start_ms).single() {
@@ -128,7 +138,10 @@ impl FromStr for Window {
 
 impl Serialize for Window {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.name_bytes() {
+            Some(name) => s.serialize_str(std::str::from_utf8(&name).expect("ASCII digits")),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -148,10 +161,62 @@ pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
 
 /// Formats epoch milliseconds as RFC 3339 UTC with milliseconds, e.g. `2026-11-26T10:00:58.120Z`.
 pub fn format_timestamp_ms(ms: i64) -> String {
+    match timestamp_ms_bytes(ms) {
+        // Only ASCII digits and punctuation.
+        Some(b) => b.iter().map(|&c| char::from(c)).collect(),
+        None => format_timestamp_ms_chrono(ms),
+    }
+}
+
+fn format_timestamp_ms_chrono(ms: i64) -> String {
     match Utc.timestamp_millis_opt(ms).single() {
         Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
         None => format!("@{ms}ms"),
     }
+}
+
+/// [`format_timestamp_ms`]'s text without an allocation, for years 0 to 9999 (the only ones
+/// whose RFC 3339 spelling has this fixed width); `None` for the rest. chrono's formatter went
+/// through `fmt` machinery three times per staging row, ~8% of the transform.
+pub fn timestamp_ms_bytes(ms: i64) -> Option<[u8; 24]> {
+    let days = ms.div_euclid(86_400_000);
+    let in_day = ms.rem_euclid(86_400_000);
+    let (year, month, day) = civil_from_days(days);
+    if !(0..=9999).contains(&year) {
+        return None;
+    }
+    let (secs, millis) = (in_day / 1000, in_day % 1000);
+    let (hour, minute, second) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let mut put = |at: usize, width: usize, mut n: i64| {
+        for i in (at..at + width).rev() {
+            out[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+        }
+    };
+    put(0, 4, year);
+    put(5, 2, month);
+    put(8, 2, day);
+    put(11, 2, hour);
+    put(14, 2, minute);
+    put(17, 2, second);
+    put(20, 3, millis);
+    Some(out)
+}
+
+/// The proleptic Gregorian (year, month, day) of a day count from 1970-01-01: Howard Hinnant's
+/// `civil_from_days`.
+fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
 }
 
 /// The current time in epoch milliseconds.
@@ -229,6 +294,46 @@ mod tests {
             ]
         );
         assert!(Window::range_inclusive(w("2026-11-27T00:01Z"), w("2026-11-27T00:00Z")).is_err());
+    }
+
+    #[test]
+    fn fast_formatting_matches_chrono() {
+        let mut ms = [
+            0,
+            -1,
+            1,
+            999,
+            -86_400_000,
+            -62_167_219_200_000, // 0000-01-01T00:00:00Z
+            -62_167_219_200_001, // one millisecond before year 0
+            253_402_300_799_999, // 9999-12-31T23:59:59.999Z
+            253_402_300_800_000, // 10000-01-01
+            i64::MIN,
+            i64::MAX,
+            parse_timestamp_ms("2024-02-29T23:59:59.999Z").unwrap(),
+            parse_timestamp_ms("2100-03-01T00:00:00Z").unwrap(),
+            parse_timestamp_ms("2000-02-29T12:34:56.789Z").unwrap(),
+        ]
+        .to_vec();
+        // A walk over four centuries in uneven steps, so every month, leap rule and time of day
+        // is hit.
+        let mut t = -62_167_219_200_000i64;
+        while t < 253_402_300_800_000 {
+            ms.push(t);
+            t += 3_974_118_017;
+        }
+        for ms in ms {
+            assert_eq!(
+                format_timestamp_ms(ms),
+                format_timestamp_ms_chrono(ms),
+                "{ms}"
+            );
+            let window = Window::containing(ms.clamp(i64::MIN / 2, i64::MAX / 2));
+            let name = window.to_string();
+            if let Some(fast) = window.name_bytes() {
+                assert_eq!(std::str::from_utf8(&fast).unwrap(), name);
+            }
+        }
     }
 
     #[test]
