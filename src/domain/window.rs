@@ -162,8 +162,7 @@ pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
 /// Formats epoch milliseconds as RFC 3339 UTC with milliseconds, e.g. `2026-11-26T10:00:58.120Z`.
 pub fn format_timestamp_ms(ms: i64) -> String {
     match timestamp_ms_bytes(ms) {
-        // Only ASCII digits and punctuation.
-        Some(b) => b.iter().map(|&c| char::from(c)).collect(),
+        Some(b) => String::from_utf8(b.to_vec()).expect("ASCII digits and punctuation"),
         None => format_timestamp_ms_chrono(ms),
     }
 }
