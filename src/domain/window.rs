@@ -174,47 +174,55 @@ fn format_timestamp_ms_chrono(ms: i64) -> String {
     }
 }
 
+/// 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z in epoch milliseconds.
+const YEAR_0_MS: i64 = -62_167_219_200_000;
+const YEAR_10000_MS: i64 = 253_402_300_800_000;
+
 /// [`format_timestamp_ms`]'s text without an allocation, for years 0 to 9999 (the only ones
 /// whose RFC 3339 spelling has this fixed width); `None` for the rest. chrono's formatter went
 /// through `fmt` machinery three times per staging row, ~8% of the transform.
 pub fn timestamp_ms_bytes(ms: i64) -> Option<[u8; 24]> {
-    let days = ms.div_euclid(86_400_000);
-    let in_day = ms.rem_euclid(86_400_000);
-    let (year, month, day) = civil_from_days(days);
-    if !(0..=9999).contains(&year) {
+    if !(YEAR_0_MS..YEAR_10000_MS).contains(&ms) {
         return None;
     }
+    // Unsigned from here on: counted from year 0, every quantity is non-negative and small.
+    let since_year_0 = (ms - YEAR_0_MS) as u64;
+    let days = (since_year_0 / 86_400_000) as u32;
+    let in_day = (since_year_0 % 86_400_000) as u32;
+    let (year, month, day) = civil_from_days_since_year_0(days);
     let (secs, millis) = (in_day / 1000, in_day % 1000);
     let (hour, minute, second) = (secs / 3600, secs / 60 % 60, secs % 60);
     let mut out = *b"0000-00-00T00:00:00.000Z";
-    let mut put = |at: usize, width: usize, mut n: i64| {
-        for i in (at..at + width).rev() {
-            out[i] = b'0' + (n % 10) as u8;
-            n /= 10;
-        }
+    let two = |out: &mut [u8; 24], at: usize, n: u32| {
+        out[at] = b'0' + (n / 10) as u8;
+        out[at + 1] = b'0' + (n % 10) as u8;
     };
-    put(0, 4, year);
-    put(5, 2, month);
-    put(8, 2, day);
-    put(11, 2, hour);
-    put(14, 2, minute);
-    put(17, 2, second);
-    put(20, 3, millis);
+    two(&mut out, 0, year / 100);
+    two(&mut out, 2, year % 100);
+    two(&mut out, 5, month);
+    two(&mut out, 8, day);
+    two(&mut out, 11, hour);
+    two(&mut out, 14, minute);
+    two(&mut out, 17, second);
+    out[20] = b'0' + (millis / 100) as u8;
+    two(&mut out, 21, millis % 100);
     Some(out)
 }
 
-/// The proleptic Gregorian (year, month, day) of a day count from 1970-01-01: Howard Hinnant's
-/// `civil_from_days`.
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
+/// The proleptic Gregorian (year, month, day) of a day count from 0000-01-01, for years 0 to
+/// 9999: Howard Hinnant's `civil_from_days`, shifted by one 400-year era so it stays unsigned.
+fn civil_from_days_since_year_0(days: u32) -> (u32, u32, u32) {
+    // Days since -0400-03-01: eras start on March 1st so that the leap day ends a year.
+    const ERA: u32 = 146_097;
+    let z = days + ERA - 60;
+    let era = z / ERA;
+    let doe = z % ERA;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
     let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
     let mp = (5 * doy + 2) / 153;
     let day = doy - (153 * mp + 2) / 5 + 1;
     let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let year = yoe + era * 400 + u32::from(month <= 2) - 400;
     (year, month, day)
 }
 
