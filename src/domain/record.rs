@@ -33,11 +33,24 @@ pub fn inflate<'a>(data: &'a [u8], limits: &Limits) -> Result<Cow<'a, [u8]>, Rej
 
 /// The non-blank lines of a payload, numbered from 1, with `\r` line ends tolerated.
 pub fn lines(payload: &[u8]) -> impl Iterator<Item = (usize, &[u8])> {
-    payload
-        .split(|&b| b == b'\n')
-        .enumerate()
-        .map(|(i, l)| (i + 1, l.strip_suffix(b"\r").unwrap_or(l)))
-        .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
+    // `split` on a closure tests byte by byte; `memchr` finds the (usually single) line end fast.
+    let mut rest = Some(payload);
+    std::iter::from_fn(move || {
+        let text = rest?;
+        match memchr::memchr(b'\n', text) {
+            Some(end) => {
+                rest = Some(&text[end + 1..]);
+                Some(&text[..end])
+            }
+            None => {
+                rest = None;
+                Some(text)
+            }
+        }
+    })
+    .enumerate()
+    .map(|(i, l)| (i + 1, l.strip_suffix(b"\r").unwrap_or(l)))
+    .filter(|(_, l)| !l.iter().all(u8::is_ascii_whitespace))
 }
 
 /// Whether a payload holds no event at all (empty or only white space).

@@ -1,12 +1,11 @@
 //! The normalized staging row of a routed event: typed columns plus the raw event, one JSON line.
-//! Its keys are the table's column names, so Redshift's jsonpaths and PostgreSQL's
-//! `jsonb_populate_record` both map it by name.
-
-use serde::Serialize;
+//! Its keys are the table's column names, so Redshift's jsonpaths and the PostgreSQL stand-in's
+//! COPY (adapters/local/copy_text.rs) both map it by name. `raw` comes last, so readers of the
+//! other keys can stop before it (steps/await_objects.rs).
 
 use super::event::Event;
 use super::keys::BatchId;
-use super::window::{format_timestamp_ms, Window};
+use super::window::{format_timestamp_ms, timestamp_ms_bytes, Window};
 
 /// Per-record values shared by every event of the record, formatted once.
 pub struct RowContext<'a> {
@@ -16,81 +15,156 @@ pub struct RowContext<'a> {
     pub batch: &'a BatchId,
 }
 
-#[derive(Serialize)]
-struct Row<'r> {
-    event_id: &'r str,
-    /// Not a column: Firehose's dynamic partitioning reads it to pick `window=W/`.
-    window: Window,
-    /// Not a column: the row's number in its batch, 0..count, so AwaitObjects counts rows
-    /// delivered (Firehose may repeat one) without holding every event id.
-    row: u64,
-    window_start: &'r str,
-    occurred_at: String,
-    processed_at: String,
-    arrived_at: &'r str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    channel_id: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    device_type: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    named_user_id: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    iana_timezone: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    locale_country_code: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    app_version: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    push_id: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    group_id: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    variant_id: Option<i32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    open_kind: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    session_id: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    campaign_categories: Option<&'r str>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<&'r str>,
-    batch_id: &'r str,
-}
-
 /// Appends the event's staging row, number `row` of its batch, and a newline to `out`.
+///
+/// Written by hand rather than through a `#[derive(Serialize)]` struct: the keys are constant
+/// text, and the timestamps need no `String` each. The bytes are exactly what serde_json made of
+/// that struct (the `rows_are_byte_identical_to_the_pinned_ones` test holds them): keys in the
+/// table's column order, absent optional columns left out, strings escaped as serde_json does.
 pub fn write_row(out: &mut Vec<u8>, event: &Event<'_>, ctx: &RowContext<'_>, row: u64) {
-    let row = Row {
-        event_id: &event.id,
-        window: ctx.window,
-        row,
-        window_start: ctx.window_start,
-        occurred_at: format_timestamp_ms(event.occurred_ms),
-        processed_at: format_timestamp_ms(event.processed_ms),
-        arrived_at: ctx.arrived_at,
-        channel_id: event.channel_id.as_deref(),
-        device_type: event.device_type.as_deref(),
-        named_user_id: event.named_user_id.as_deref(),
-        iana_timezone: event.iana_timezone.as_deref(),
-        locale_country_code: event.locale_country_code.as_deref(),
-        app_version: event.app_version.as_deref(),
-        push_id: event.push_id.as_deref(),
-        group_id: event.group_id.as_deref(),
-        variant_id: event.variant_id,
-        open_kind: event.open_kind,
-        session_id: event.session_id.as_deref(),
-        campaign_categories: event.campaign_categories.as_deref(),
-        reason: event.reason.as_deref(),
-        batch_id: ctx.batch.as_str(),
-    };
-    let start = out.len();
-    serde_json::to_writer(&mut *out, &row).expect("serializing to a Vec cannot fail");
+    out.extend_from_slice(b"{\"event_id\":");
+    write_str(out, &event.id);
+    out.extend_from_slice(b",\"window\":");
+    match ctx.window.name_bytes() {
+        Some(name) => {
+            out.push(b'"');
+            out.extend_from_slice(&name);
+            out.push(b'"');
+        }
+        None => write_str(out, &ctx.window.to_string()),
+    }
+    // Not a column: the row's number in its batch, 0..count, so AwaitObjects counts the rows
+    // delivered (Firehose may repeat one) without holding every event id.
+    out.extend_from_slice(b",\"row\":");
+    write_u64(out, row);
+    out.extend_from_slice(b",\"window_start\":");
+    write_str(out, ctx.window_start);
+    out.extend_from_slice(b",\"occurred_at\":");
+    write_timestamp(out, event.occurred_ms);
+    out.extend_from_slice(b",\"processed_at\":");
+    write_timestamp(out, event.processed_ms);
+    out.extend_from_slice(b",\"arrived_at\":");
+    write_str(out, ctx.arrived_at);
+    let optional: [(&[u8], Option<&str>); 8] = [
+        (b",\"channel_id\":", event.channel_id.as_deref()),
+        (b",\"device_type\":", event.device_type.as_deref()),
+        (b",\"named_user_id\":", event.named_user_id.as_deref()),
+        (b",\"iana_timezone\":", event.iana_timezone.as_deref()),
+        (
+            b",\"locale_country_code\":",
+            event.locale_country_code.as_deref(),
+        ),
+        (b",\"app_version\":", event.app_version.as_deref()),
+        (b",\"push_id\":", event.push_id.as_deref()),
+        (b",\"group_id\":", event.group_id.as_deref()),
+    ];
+    write_optional(out, &optional);
+    if let Some(variant) = event.variant_id {
+        out.extend_from_slice(b",\"variant_id\":");
+        write_i32(out, variant);
+    }
+    let optional: [(&[u8], Option<&str>); 4] = [
+        (b",\"open_kind\":", event.open_kind),
+        (b",\"session_id\":", event.session_id.as_deref()),
+        (
+            b",\"campaign_categories\":",
+            event.campaign_categories.as_deref(),
+        ),
+        (b",\"reason\":", event.reason.as_deref()),
+    ];
+    write_optional(out, &optional);
+    out.extend_from_slice(b",\"batch_id\":");
+    write_str(out, ctx.batch.as_str());
     // The raw event is already valid JSON text: splice it in rather than parse and re-encode it.
-    debug_assert_eq!(out.last(), Some(&b'}'));
-    out.pop();
     out.extend_from_slice(b",\"raw\":");
     out.extend_from_slice(event.raw.as_bytes());
     out.extend_from_slice(b"}\n");
-    debug_assert!(out.len() > start);
+}
+
+fn write_optional(out: &mut Vec<u8>, columns: &[(&[u8], Option<&str>)]) {
+    for (key, value) in columns {
+        if let Some(value) = value {
+            out.extend_from_slice(key);
+            write_str(out, value);
+        }
+    }
+}
+
+fn write_timestamp(out: &mut Vec<u8>, ms: i64) {
+    match timestamp_ms_bytes(ms) {
+        Some(text) => {
+            out.push(b'"');
+            out.extend_from_slice(&text);
+            out.push(b'"');
+        }
+        None => write_str(out, &format_timestamp_ms(ms)),
+    }
+}
+
+fn write_i32(out: &mut Vec<u8>, n: i32) {
+    if n < 0 {
+        out.push(b'-');
+    }
+    write_u64(out, u64::from(n.unsigned_abs()));
+}
+
+fn write_u64(out: &mut Vec<u8>, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut rest = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (rest % 10) as u8;
+        rest /= 10;
+        if rest == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[at..]);
+}
+
+/// A JSON string as serde_json writes it: `"` and `\\` escaped, control characters as `\b \t
+/// \n \f \r` or `\u00xx` (lower-case hex), everything else (DEL and non-ASCII included) as is.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    let bytes = s.as_bytes();
+    out.push(b'"');
+    // Column values almost never need escaping: one pass without early exit (which the compiler
+    // vectorizes) instead of a table lookup and branch per byte.
+    let plain = !bytes.iter().fold(false, |seen, &b| {
+        seen | (b < 0x20) | (b == b'"') | (b == b'\\')
+    });
+    if plain {
+        out.extend_from_slice(bytes);
+        out.push(b'"');
+        return;
+    }
+    let mut run = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        if b >= 0x20 && b != b'"' && b != b'\\' {
+            continue;
+        }
+        out.extend_from_slice(&bytes[run..i]);
+        run = i + 1;
+        let short = match b {
+            b'"' => b'"',
+            b'\\' => b'\\',
+            0x08 => b'b',
+            0x09 => b't',
+            0x0A => b'n',
+            0x0C => b'f',
+            0x0D => b'r',
+            _ => 0,
+        };
+        if short != 0 {
+            out.extend_from_slice(&[b'\\', short]);
+        } else {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 0xF)]]);
+        }
+    }
+    out.extend_from_slice(&bytes[run..]);
+    out.push(b'"');
 }
 
 /// The `window` and `batch_id` of a staging row, read back without parsing the raw event.
@@ -111,6 +185,85 @@ mod tests {
     use super::*;
     use crate::domain::event::{parse_event, Limits};
     use crate::domain::window::parse_timestamp_ms;
+
+    /// Events of every shape the row writer handles, for the byte-exact pin below.
+    const PINNED_EVENTS: &[&str] = &[
+        // Current device shape, attributes, fractional timestamps, `offset` as a number.
+        r#"{"id":"9c1e3f80-5b7a-11ef-8000-00000000a001","offset":1000001,"occurred":"2026-11-26T10:00:58.120Z","processed":"2026-11-26T10:00:58.990Z","type":"SEND","device":{"channel":"1b0f8a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b","device_type":"IOS","named_user_id":"cust-0042017","attributes":{"app_version":"8.14.0","iana_timezone":"Europe/London","locale_country_code":"GB"}},"body":{"push_id":"5d1c2b3a-0000-4000-8000-0000000000aa","group_id":"77aa66bb-0000-4000-8000-0000000000bb","variant_id":2}}"#,
+        // Older device shape, whole-second timestamps, an offset other than Z, a reason with
+        // escapes that must be re-escaped (quote, backslash, newline, tab, a control character).
+        r#"{"id":"e-2","occurred":"2026-11-26T11:01:05+01:00","processed":"2026-11-26T10:01:05Z","type":"SEND_REJECTED","device":{"android_channel":"aa00bb11","named_user_id":"cust-\"q\"\\x"},"body":{"push_id":"p\u00e9","reason":"Un\"reg\\is\ntered\t\u0001\u001f/\u007f"}}"#,
+        // Amazon channel, user named outside the device, unicode (raw and escaped, a pair),
+        // more than three fractional digits (truncated) and a lower-case `t`/`z`.
+        r#"{"id":"e-3 ünï","occurred":"2026-11-26t10:00:59.123987z","processed":"2026-11-26T10:00:59.9999999Z","type":"WEB_CLICK","device":{"amazon_channel":"amz-1"},"user":{"named_user_id":"\ud83d\ude00 Zoë"},"body":{"push_id":"p3","variant_id":-7}}"#,
+        // Open: direct with categories, then influenced, then organic with nothing optional.
+        r#"{"id":"o-1","occurred":"2026-11-26T10:01:03.5Z","processed":"2026-11-26T10:01:04.01Z","type":"OPEN","device":{"channel":"c-1","device_type":"ANDROID","ios_channel":"ignored"},"body":{"session_id":"s-1","triggering_push":{"push_id":"tp","group_id":"tg","variant_id":0,"campaigns":{"categories":["black-friday","wo\"mens","é\\"]}}}}"#,
+        r#"{"id":"o-2","occurred":"2026-11-26T10:01:03Z","processed":"2026-11-26T10:01:03Z","type":"OPEN","body":{"last_delivered":{"push_id":"ld"}}}"#,
+        r#"{"id":"o-3","occurred":"2026-11-25T23:59:59.001-00:30","processed":"2026-11-26T10:01:03.000Z","type":"OPEN","body":null}"#,
+        // No device, no body; a generic type; a year boundary and a month end in the past.
+        r#"{"id":"u-1","occurred":"2025-12-31T23:59:59.999Z","processed":"2026-01-01T00:00:00Z","type":"UNINSTALL"}"#,
+        r#"{"id":"g-1","occurred":"2026-02-28T12:00:00.5Z","processed":"2026-11-26T10:01:00Z","type":"CUSTOM_2","device":{"device_type":"WEB"},"body":{"anything":[1,{"x":"\u0041"}]}}"#,
+        // Aborted with no reason, control with a group only.
+        r#"{"id":"a-1","occurred":"2026-11-26T10:01:00Z","processed":"2026-11-26T10:01:00Z","type":"SEND_ABORTED","body":{"push_id":"pa"}}"#,
+        r#"{"id":"c-1","occurred":"2026-11-26T10:01:00Z","processed":"2026-11-26T10:01:00Z","type":"CONTROL","body":{"push_id":"pc","group_id":"gc","reason":"not kept"}}"#,
+    ];
+
+    /// What `write_row` made of `PINNED_EVENTS` before it was hand-written (serde_json's `Row`
+    /// serializer and chrono's formatting); any drift in a byte of a staging row fails here.
+    const PINNED_ROWS: &str = concat!(
+        "{\"event_id\":\"9c1e3f80-5b7a-11ef-8000-00000000a001\",\"window\":\"2026-11-26T10:01Z\",\"row\":0,\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:00:58.120Z\",\"processed_at\":\"2026-11-26T10:00:58.990Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"channel_id\":\"1b0f8a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b\",\"device_type\":\"IOS\",\"named_user_id\":\"cust-0042017\",\"iana_timezone\":\"Europe/London\",\"locale_country_code\":\"GB\",\"app_version\":\"8.14.0\",\"push_id\":\"5d1c2b3a-0000-4000-8000-0000000000aa\",\"group_id\":\"77aa66bb-0000-4000-8000-0000000000bb\",\"variant_id\":2,\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"9c1e3f80-5b7a-11ef-8000-00000000a001\",\"offset\":1000001,\"occurred\":\"2026-11-26T10:00:58.120Z\",\"processed\":\"2026-11-26T10:00:58.990Z\",\"type\":\"SEND\",\"device\":{\"channel\":\"1b0f8a2e-3c4d-4e5f-8a9b-0c1d2e3f4a5b\",\"device_type\":\"IOS\",\"named_user_id\":\"cust-0042017\",\"attributes\":{\"app_version\":\"8.14.0\",\"iana_timezone\":\"Europe/London\",\"locale_country_code\":\"GB\"}},\"body\":{\"push_id\":\"5d1c2b3a-0000-4000-8000-0000000000aa\",\"group_id\":\"77aa66bb-0000-4000-8000-0000000000bb\",\"variant_id\":2}}}\n",
+        "{\"event_id\":\"e-2\",\"window\":\"2026-11-26T10:01Z\",\"row\":1,\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:01:05.000Z\",\"processed_at\":\"2026-11-26T10:01:05.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"channel_id\":\"aa00bb11\",\"device_type\":\"ANDROID\",\"named_user_id\":\"cust-\\\"q\\\"\\\\x\",\"push_id\":\"pé\",\"reason\":\"Un\\\"reg\\\\is\\ntered\\t\\u0001\\u001f/\u{7f}\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"e-2\",\"occurred\":\"2026-11-26T11:01:05+01:00\",\"processed\":\"2026-11-26T10:01:05Z\",\"type\":\"SEND_REJECTED\",\"device\":{\"android_channel\":\"aa00bb11\",\"named_user_id\":\"cust-\\\"q\\\"\\\\x\"},\"body\":{\"push_id\":\"p\\u00e9\",\"reason\":\"Un\\\"reg\\\\is\\ntered\\t\\u0001\\u001f/\\u007f\"}}}\n",
+        "{\"event_id\":\"e-3 ünï\",\"window\":\"2026-11-26T10:01Z\",\"row\":2,\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:00:59.123Z\",\"processed_at\":\"2026-11-26T10:00:59.999Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"channel_id\":\"amz-1\",\"device_type\":\"AMAZON\",\"named_user_id\":\"😀 Zoë\",\"push_id\":\"p3\",\"variant_id\":-7,\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"e-3 ünï\",\"occurred\":\"2026-11-26t10:00:59.123987z\",\"processed\":\"2026-11-26T10:00:59.9999999Z\",\"type\":\"WEB_CLICK\",\"device\":{\"amazon_channel\":\"amz-1\"},\"user\":{\"named_user_id\":\"\\ud83d\\ude00 Zoë\"},\"body\":{\"push_id\":\"p3\",\"variant_id\":-7}}}\n",
+        "{\"event_id\":\"o-1\",\"window\":\"2026-11-26T10:01Z\",\"row\":3,\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:01:03.500Z\",\"processed_at\":\"2026-11-26T10:01:04.010Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"channel_id\":\"c-1\",\"device_type\":\"ANDROID\",\"push_id\":\"tp\",\"group_id\":\"tg\",\"variant_id\":0,\"open_kind\":\"direct\",\"session_id\":\"s-1\",\"campaign_categories\":\"black-friday,wo\\\"mens,é\\\\\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"o-1\",\"occurred\":\"2026-11-26T10:01:03.5Z\",\"processed\":\"2026-11-26T10:01:04.01Z\",\"type\":\"OPEN\",\"device\":{\"channel\":\"c-1\",\"device_type\":\"ANDROID\",\"ios_channel\":\"ignored\"},\"body\":{\"session_id\":\"s-1\",\"triggering_push\":{\"push_id\":\"tp\",\"group_id\":\"tg\",\"variant_id\":0,\"campaigns\":{\"categories\":[\"black-friday\",\"wo\\\"mens\",\"é\\\\\"]}}}}}\n",
+        "{\"event_id\":\"o-2\",\"window\":\"2026-11-26T10:01Z\",\"row\":4,\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:01:03.000Z\",\"processed_at\":\"2026-11-26T10:01:03.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"push_id\":\"ld\",\"open_kind\":\"influenced\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"o-2\",\"occurred\":\"2026-11-26T10:01:03Z\",\"processed\":\"2026-11-26T10:01:03Z\",\"type\":\"OPEN\",\"body\":{\"last_delivered\":{\"push_id\":\"ld\"}}}}\n",
+        "{\"event_id\":\"o-3\",\"window\":\"2026-11-26T10:01Z\",\"row\":5,\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T00:29:59.001Z\",\"processed_at\":\"2026-11-26T10:01:03.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"open_kind\":\"organic\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"o-3\",\"occurred\":\"2026-11-25T23:59:59.001-00:30\",\"processed\":\"2026-11-26T10:01:03.000Z\",\"type\":\"OPEN\",\"body\":null}}\n",
+        "{\"event_id\":\"u-1\",\"window\":\"2026-11-26T10:01Z\",\"row\":6,\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2025-12-31T23:59:59.999Z\",\"processed_at\":\"2026-01-01T00:00:00.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"u-1\",\"occurred\":\"2025-12-31T23:59:59.999Z\",\"processed\":\"2026-01-01T00:00:00Z\",\"type\":\"UNINSTALL\"}}\n",
+        "{\"event_id\":\"g-1\",\"window\":\"2026-11-26T10:01Z\",\"row\":7,\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-02-28T12:00:00.500Z\",\"processed_at\":\"2026-11-26T10:01:00.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"device_type\":\"WEB\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"g-1\",\"occurred\":\"2026-02-28T12:00:00.5Z\",\"processed\":\"2026-11-26T10:01:00Z\",\"type\":\"CUSTOM_2\",\"device\":{\"device_type\":\"WEB\"},\"body\":{\"anything\":[1,{\"x\":\"\\u0041\"}]}}}\n",
+        "{\"event_id\":\"a-1\",\"window\":\"2026-11-26T10:01Z\",\"row\":8,\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:01:00.000Z\",\"processed_at\":\"2026-11-26T10:01:00.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"push_id\":\"pa\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"a-1\",\"occurred\":\"2026-11-26T10:01:00Z\",\"processed\":\"2026-11-26T10:01:00Z\",\"type\":\"SEND_ABORTED\",\"body\":{\"push_id\":\"pa\"}}}\n",
+        "{\"event_id\":\"c-1\",\"window\":\"2026-11-26T10:01Z\",\"row\":9,\"window_start\":\"2026-11-26T10:01:00.000Z\",\"occurred_at\":\"2026-11-26T10:01:00.000Z\",\"processed_at\":\"2026-11-26T10:01:00.000Z\",\"arrived_at\":\"2026-11-26T10:01:00.500Z\",\"push_id\":\"pc\",\"group_id\":\"gc\",\"batch_id\":\"b-pin\",\"raw\":{\"id\":\"c-1\",\"occurred\":\"2026-11-26T10:01:00Z\",\"processed\":\"2026-11-26T10:01:00Z\",\"type\":\"CONTROL\",\"body\":{\"push_id\":\"pc\",\"group_id\":\"gc\",\"reason\":\"not kept\"}}}\n",
+    );
+
+    #[test]
+    fn rows_are_byte_identical_to_the_pinned_ones() {
+        let arrival = parse_timestamp_ms("2026-11-26T10:01:00.5Z").unwrap();
+        let window = Window::containing(arrival);
+        let batch: BatchId = "b-pin".parse().unwrap();
+        let ctx = RowContext {
+            window,
+            window_start: &window.start_rfc3339(),
+            arrived_at: &format_timestamp_ms(arrival),
+            batch: &batch,
+        };
+        let mut out = Vec::new();
+        for (i, line) in PINNED_EVENTS.iter().enumerate() {
+            let event = parse_event(line, arrival, &Limits::default())
+                .unwrap_or_else(|r| panic!("{line} rejected: {r}"));
+            write_row(&mut out, &event, &ctx, i as u64);
+        }
+        let out = String::from_utf8(out).unwrap();
+        assert_eq!(out, PINNED_ROWS);
+    }
+
+    #[test]
+    fn strings_and_numbers_are_written_as_serde_json_writes_them() {
+        let mut text: String = (0u8..0x80).map(char::from).collect();
+        text.push_str("é😀\u{80}\u{9f}\u{2028}\u{feff}");
+        for s in [text.as_str(), "", "plain", "\"", "\\\\", "end\u{1}"] {
+            let mut out = Vec::new();
+            write_str(&mut out, s);
+            assert_eq!(out, serde_json::to_vec(s).unwrap(), "{s:?}");
+        }
+        for n in [0, 1, -1, 9, 10, -10, 2, 123_456, i32::MAX, i32::MIN] {
+            let mut out = Vec::new();
+            write_i32(&mut out, n);
+            assert_eq!(out, serde_json::to_vec(&n).unwrap());
+        }
+        for n in [0, 7, 10, 4_294_967_296, u64::MAX] {
+            let mut out = Vec::new();
+            write_u64(&mut out, n);
+            assert_eq!(out, serde_json::to_vec(&n).unwrap());
+        }
+    }
 
     #[test]
     fn row_has_columns_by_name_and_the_raw_event() {

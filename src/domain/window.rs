@@ -98,6 +98,16 @@ impl Window {
     }
 }
 
+impl Window {
+    /// The name (`YYYY-MM-DDTHH:MMZ`) without `fmt`, for years 0 to 9999; `None` for the rest.
+    pub fn name_bytes(self) -> Option<[u8; 17]> {
+        let t = timestamp_ms_bytes(self.start_ms)?;
+        let mut out = [b'Z'; 17];
+        out[..16].copy_from_slice(&t[..16]);
+        Some(out)
+    }
+}
+
 impl fmt::Display for Window {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match Utc.timestamp_millis_opt(self.start_ms).single() {
@@ -128,7 +138,10 @@ impl FromStr for Window {
 
 impl Serialize for Window {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
+        match self.name_bytes() {
+            Some(name) => s.serialize_str(std::str::from_utf8(&name).expect("ASCII digits")),
+            None => s.collect_str(self),
+        }
     }
 }
 
@@ -148,10 +161,69 @@ pub fn parse_timestamp_ms(text: &str) -> Option<i64> {
 
 /// Formats epoch milliseconds as RFC 3339 UTC with milliseconds, e.g. `2026-11-26T10:00:58.120Z`.
 pub fn format_timestamp_ms(ms: i64) -> String {
+    match timestamp_ms_bytes(ms) {
+        Some(b) => String::from_utf8(b.to_vec()).expect("ASCII digits and punctuation"),
+        None => format_timestamp_ms_chrono(ms),
+    }
+}
+
+fn format_timestamp_ms_chrono(ms: i64) -> String {
     match Utc.timestamp_millis_opt(ms).single() {
         Some(t) => t.to_rfc3339_opts(SecondsFormat::Millis, true),
         None => format!("@{ms}ms"),
     }
+}
+
+/// 0000-01-01T00:00:00Z and 10000-01-01T00:00:00Z in epoch milliseconds.
+const YEAR_0_MS: i64 = -62_167_219_200_000;
+const YEAR_10000_MS: i64 = 253_402_300_800_000;
+
+/// [`format_timestamp_ms`]'s text without an allocation, for years 0 to 9999 (the only ones
+/// whose RFC 3339 spelling has this fixed width); `None` for the rest. chrono's formatter went
+/// through `fmt` machinery three times per staging row, ~8% of the transform.
+pub fn timestamp_ms_bytes(ms: i64) -> Option<[u8; 24]> {
+    if !(YEAR_0_MS..YEAR_10000_MS).contains(&ms) {
+        return None;
+    }
+    // Unsigned from here on: counted from year 0, every quantity is non-negative and small.
+    let since_year_0 = (ms - YEAR_0_MS) as u64;
+    let days = (since_year_0 / 86_400_000) as u32;
+    let in_day = (since_year_0 % 86_400_000) as u32;
+    let (year, month, day) = civil_from_days_since_year_0(days);
+    let (secs, millis) = (in_day / 1000, in_day % 1000);
+    let (hour, minute, second) = (secs / 3600, secs / 60 % 60, secs % 60);
+    let mut out = *b"0000-00-00T00:00:00.000Z";
+    let two = |out: &mut [u8; 24], at: usize, n: u32| {
+        out[at] = b'0' + (n / 10) as u8;
+        out[at + 1] = b'0' + (n % 10) as u8;
+    };
+    two(&mut out, 0, year / 100);
+    two(&mut out, 2, year % 100);
+    two(&mut out, 5, month);
+    two(&mut out, 8, day);
+    two(&mut out, 11, hour);
+    two(&mut out, 14, minute);
+    two(&mut out, 17, second);
+    out[20] = b'0' + (millis / 100) as u8;
+    two(&mut out, 21, millis % 100);
+    Some(out)
+}
+
+/// The proleptic Gregorian (year, month, day) of a day count from 0000-01-01, for years 0 to
+/// 9999: Howard Hinnant's `civil_from_days`, shifted by one 400-year era so it stays unsigned.
+fn civil_from_days_since_year_0(days: u32) -> (u32, u32, u32) {
+    // Days since -0400-03-01: eras start on March 1st so that the leap day ends a year.
+    const ERA: u32 = 146_097;
+    let z = days + ERA - 60;
+    let era = z / ERA;
+    let doe = z % ERA;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + u32::from(month <= 2) - 400;
+    (year, month, day)
 }
 
 /// The current time in epoch milliseconds.
@@ -229,6 +301,46 @@ mod tests {
             ]
         );
         assert!(Window::range_inclusive(w("2026-11-27T00:01Z"), w("2026-11-27T00:00Z")).is_err());
+    }
+
+    #[test]
+    fn fast_formatting_matches_chrono() {
+        let mut ms = [
+            0,
+            -1,
+            1,
+            999,
+            -86_400_000,
+            -62_167_219_200_000, // 0000-01-01T00:00:00Z
+            -62_167_219_200_001, // one millisecond before year 0
+            253_402_300_799_999, // 9999-12-31T23:59:59.999Z
+            253_402_300_800_000, // 10000-01-01
+            i64::MIN,
+            i64::MAX,
+            parse_timestamp_ms("2024-02-29T23:59:59.999Z").unwrap(),
+            parse_timestamp_ms("2100-03-01T00:00:00Z").unwrap(),
+            parse_timestamp_ms("2000-02-29T12:34:56.789Z").unwrap(),
+        ]
+        .to_vec();
+        // A walk over four centuries in uneven steps, so every month, leap rule and time of day
+        // is hit.
+        let mut t = -62_167_219_200_000i64;
+        while t < 253_402_300_800_000 {
+            ms.push(t);
+            t += 3_974_118_017;
+        }
+        for ms in ms {
+            assert_eq!(
+                format_timestamp_ms(ms),
+                format_timestamp_ms_chrono(ms),
+                "{ms}"
+            );
+            let window = Window::containing(ms.clamp(i64::MIN / 2, i64::MAX / 2));
+            let name = window.to_string();
+            if let Some(fast) = window.name_bytes() {
+                assert_eq!(std::str::from_utf8(&fast).unwrap(), name);
+            }
+        }
     }
 
     #[test]
