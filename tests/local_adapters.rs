@@ -419,3 +419,88 @@ async fn postgres_load_types_every_column_and_refuses_a_bad_row() {
         cluster.stop().unwrap();
     }
 }
+
+/// ReadWindow holds a bounded number of bytes of records ahead, however many a read may return:
+/// after the first read, each asks for about its shard's share of the budget at the window's
+/// record size, and every record is still read, in arrival order.
+#[tokio::test]
+async fn read_window_sizes_its_reads_to_a_memory_budget() {
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use pushfeed::ports::{PortResult, ReadBatch, ShardInfo};
+    use pushfeed::steps::contract::ReadWindowInput;
+    use pushfeed::steps::Settings;
+
+    struct Recording {
+        inner: LocalStream,
+        limits: Mutex<Vec<(usize, usize)>>,
+    }
+    #[async_trait]
+    impl Stream for Recording {
+        async fn list_shards(&self) -> PortResult<Vec<ShardInfo>> {
+            self.inner.list_shards().await
+        }
+        async fn read(
+            &self,
+            shard_id: &str,
+            from: &StartingPosition,
+            limit: usize,
+        ) -> PortResult<ReadBatch> {
+            let batch = self.inner.read(shard_id, from, limit).await?;
+            self.limits
+                .lock()
+                .unwrap()
+                .push((limit, batch.records.len()));
+            Ok(batch)
+        }
+    }
+    struct At(i64);
+    impl pushfeed::ports::Clock for At {
+        fn now_ms(&self) -> i64 {
+            self.0
+        }
+    }
+
+    let home = TempHome::new();
+    let window: Window = "2026-11-26T10:01Z".parse().unwrap();
+    let stream = LocalStream::open_or_create(home.path().join("stream"), 2).unwrap();
+    // 6,000 events of about 4 KB: 24 MB, far over the 4 MiB read-ahead budget.
+    let pad = "x".repeat(3_900);
+    let puts: Vec<PutRecord> = (0..6_000)
+        .map(|i| {
+            let data = format!(
+                r#"{{"id":"e{i}","type":"SEND","occurred":"2026-11-26T10:01:00Z","processed":"2026-11-26T10:01:00Z","body":{{"push_id":"p"}},"pad":"{pad}"}}"#
+            );
+            put(&format!("k{i}"), &data, window.start_ms() + i as i64 * 5)
+        })
+        .collect();
+    stream.put_records(puts).unwrap();
+    let recording = Recording {
+        inner: stream,
+        limits: Mutex::new(Vec::new()),
+    };
+    let store = LocalObjectStore::new(home.path().join("s3"), "b");
+    let settings = Settings::default();
+    let out = pushfeed::steps::read_window(
+        &recording,
+        &store,
+        &At(window.end_ms() + settings.settle_ms + 1),
+        &settings,
+        ReadWindowInput {
+            window: Some(window),
+            ..ReadWindowInput::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(out.read.events, 6_000);
+    assert_eq!(out.routes[0].count, 6_000);
+    let limits = recording.limits.lock().unwrap().clone();
+    // The first reads guess 1 KiB a record; later ones know better: a 2 MiB share per shard at
+    // ~4 KB a record is about 500 records, never the 10,000 a read may return.
+    let later: Vec<usize> = limits.iter().skip(2).map(|(limit, _)| *limit).collect();
+    assert!(!later.is_empty());
+    assert!(later.iter().all(|&l| l <= 600), "{limits:?}");
+    assert!(limits.iter().all(|&(limit, got)| got <= limit));
+}

@@ -14,9 +14,10 @@ use crate::ports::{
     DELIVERY_MAX_BATCH_BYTES as MAX_BATCH_BYTES, DELIVERY_MAX_BATCH_RECORDS as MAX_BATCH_RECORDS,
 };
 
-/// How much of an object the steps read at a time. Deliver's memory is about this plus one
-/// PutRecordBatch (4 MiB), whatever the window's size.
-pub const READ_CHUNK: usize = 8 << 20;
+/// How much of an object the steps read at a time (inflated). Deliver's memory is about this
+/// plus one PutRecordBatch (4 MiB), whatever the window's size; larger parts only made the
+/// inflated buffer, and so the peak, grow with the object (docs/performance.md, Memory).
+pub const READ_CHUNK: usize = 2 << 20;
 
 /// An object's lines, read in parts: each call hands out a block of whole lines, so memory holds
 /// one part of the object (and one line split across two parts), never the whole object.

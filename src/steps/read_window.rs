@@ -1,8 +1,8 @@
 //! ReadWindow: reads every shard for one window and writes the raw archive, one staging object
 //! per event type, the rejected and unrouted records, and the checkpoint. Returns only a summary.
 //!
-//! Records stream through: each goes to the writers as it is read, so memory holds one read
-//! batch and the writers' buffers, never the window.
+//! Records stream through: each goes to the writers as it is read, so memory holds a few MiB of
+//! records read ahead and the writers' buffers, never the window (docs/performance.md, Memory).
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -25,8 +25,15 @@ use crate::ports::{
     Clock, ErrorKind, ObjectStore, ObjectWriter, PortError, StartingPosition, Stream, StreamRecord,
 };
 
-/// Writers flush to the store once their buffer holds this much.
-const CHUNK: usize = 1 << 20;
+/// Writers flush to the store once their buffer holds this much. Small, because up to ten
+/// writers are open at once and each buffer keeps its capacity for the whole window.
+const CHUNK: usize = 256 << 10;
+/// Records held ahead across all shards while merging them by arrival, in bytes: a read asks for
+/// as many records as its shard's share holds (at the window's average record size so far).
+const READ_AHEAD: usize = 4 << 20;
+/// A shard's share never drops below this, so many shards are not read in calls too small to
+/// reach Kinesis's 2 MiB/s per shard within its 5 reads per second.
+const MIN_READ_PER_SHARD: usize = 512 << 10;
 /// Archive lines are compressed in blocks of this size.
 const RAW_BLOCK: usize = 256 << 10;
 
@@ -102,6 +109,8 @@ impl Sink {
     async fn flush_if_full(&mut self, store: &dyn ObjectStore) -> Result<(), PortError> {
         if self.buf.len() >= CHUNK {
             self.flush(store).await?;
+            // One large record can leave the buffer far bigger than CHUNK: do not keep that.
+            self.buf.shrink_to(2 * CHUNK);
         }
         Ok(())
     }
@@ -557,7 +566,15 @@ async fn merge_shards(
 ) -> Result<(), PortError> {
     cursors.sort_by(|a, b| a.shard.cmp(&b.shard));
     w.stats.shards = cursors.len() as u64;
+    let share = (READ_AHEAD / cursors.len().max(1)).max(MIN_READ_PER_SHARD);
     loop {
+        // Reads are sized to the budget, so memory holds a few MiB of records whatever the
+        // window's size and however many records a full read would return.
+        let average = match w.stats.records {
+            0 => 1024,
+            n => (w.stats.bytes / n) as usize + 64,
+        };
+        let limit = (share / average.max(1)).clamp(1, limit);
         for c in cursors.iter_mut() {
             c.fill(stream, limit).await?;
         }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncReadExt;
 
 use crate::ports::{
     ErrorKind, ObjectMeta, ObjectReader, ObjectStore, ObjectWriter, PortError, PortResult,
@@ -180,7 +180,7 @@ impl ObjectStore for LocalObjectStore {
             key: key.to_string(),
             path,
             temp,
-            file: tokio::io::BufWriter::with_capacity(256 * 1024, file),
+            file: Some(file.into_std().await),
             size: 0,
         }))
     }
@@ -203,29 +203,47 @@ impl ObjectStore for LocalObjectStore {
     }
 }
 
+/// Writes each part straight to the file on a blocking thread. No buffer is kept per open object
+/// (a `tokio::fs::File` keeps a copy of up to 2 MiB, a `BufWriter` more): callers already write
+/// in parts, and ReadWindow keeps up to ten objects open for a whole window.
 struct LocalWriter {
     key: String,
     path: PathBuf,
     temp: PathBuf,
-    file: tokio::io::BufWriter<tokio::fs::File>,
+    /// None only after a write's thread was lost.
+    file: Option<std::fs::File>,
     size: u64,
 }
 
 #[async_trait]
 impl ObjectWriter for LocalWriter {
     async fn write(&mut self, bytes: &[u8]) -> PortResult<()> {
+        use std::io::Write as _;
+        let op = || format!("writing object {}", self.key);
+        let mut file = self
+            .file
+            .take()
+            .ok_or_else(|| PortError::permanent(op(), "an earlier write was interrupted"))?;
+        let part = bytes.to_vec();
+        let (file, written) = tokio::task::spawn_blocking(move || {
+            let written = file.write_all(&part);
+            (file, written)
+        })
+        .await
+        .map_err(|e| PortError::permanent(op(), e))?;
+        self.file = Some(file);
+        written.map_err(|e| PortError::io(op(), e))?;
         self.size += bytes.len() as u64;
-        self.file
-            .write_all(bytes)
-            .await
-            .map_err(|e| PortError::io(format!("writing object {}", self.key), e))
+        Ok(())
     }
 
     async fn finish(mut self: Box<Self>) -> PortResult<ObjectMeta> {
-        self.file
-            .flush()
-            .await
-            .map_err(|e| PortError::io(format!("writing object {}", self.key), e))?;
+        if self.file.take().is_none() {
+            return Err(PortError::permanent(
+                format!("writing object {}", self.key),
+                "an earlier write was interrupted",
+            ));
+        }
         ensure_parent(&self.path).await?;
         tokio::fs::rename(&self.temp, &self.path)
             .await
