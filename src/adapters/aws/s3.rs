@@ -242,16 +242,24 @@ impl S3Writer {
 
 #[async_trait]
 impl ObjectWriter for S3Writer {
-    async fn write(&mut self, bytes: &[u8]) -> PortResult<()> {
-        self.buf.extend_from_slice(bytes);
+    async fn write(&mut self, mut bytes: &[u8]) -> PortResult<()> {
         self.size += bytes.len() as u64;
-        while self.buf.len() >= self.store.part_size {
-            let rest = self.buf.split_off(self.store.part_size);
-            if let Err(e) = self.upload_part().await {
-                self.abort().await;
-                return Err(e);
+        let part = self.store.part_size;
+        while !bytes.is_empty() {
+            // Exactly one part's room, so the buffer never doubles past a part (ReadWindow keeps
+            // up to ten objects open); pages a small object never touches cost no memory.
+            if self.buf.capacity() < part {
+                self.buf.reserve_exact(part - self.buf.len());
             }
-            self.buf = rest;
+            let take = (part - self.buf.len()).min(bytes.len());
+            self.buf.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.buf.len() == part {
+                if let Err(e) = self.upload_part().await {
+                    self.abort().await;
+                    return Err(e);
+                }
+            }
         }
         Ok(())
     }
