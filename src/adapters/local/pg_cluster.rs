@@ -691,6 +691,10 @@ impl PgCluster {
             "jit=off".to_owned(),
             // The load hashes and sorts a batch (up to ~100 MB) in memory rather than on disk.
             "work_mem=256MB".to_owned(),
+            // A large window's batch (100k rows are ~130 MB with indexes) fits in the buffers,
+            // so a load does not evict and write back its own pages as it goes.
+            "shared_buffers=512MB".to_owned(),
+            "wal_buffers=64MB".to_owned(),
         ];
         // pg_ctl hands -o to /bin/sh, so each option is single-quoted for the shell.
         settings
