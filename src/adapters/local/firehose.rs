@@ -123,7 +123,8 @@ impl LocalFirehose {
         event_type: &str,
         buffer: &[u8],
     ) -> PortResult<usize> {
-        let mut partitions: BTreeMap<Option<Window>, Vec<u8>> = BTreeMap::new();
+        // Records are referenced in the buffer, not copied: a buffer holds up to 64 MiB.
+        let mut partitions: BTreeMap<Option<Window>, Vec<&[u8]>> = BTreeMap::new();
         let mut rest = buffer.get(8..).unwrap_or_default();
         while rest.len() >= 4 {
             let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
@@ -133,12 +134,12 @@ impl LocalFirehose {
             partitions
                 .entry(partition_of(record))
                 .or_default()
-                .extend_from_slice(record);
+                .push(record);
             rest = &rest[4 + len..];
         }
         let stamp = now_ms();
         let mut written = 0;
-        for (window, bytes) in partitions {
+        for (window, records) in partitions {
             let n = OBJECT_COUNTER.fetch_add(1, Ordering::Relaxed);
             let name = format!(
                 "{stream}-{stamp}-{}-{n}.ndjson{}",
@@ -154,7 +155,11 @@ impl LocalFirehose {
                 .to_string(),
                 None => format!("firehose-errors/{stream}/partitioning-failed/{name}"),
             };
-            let body = if self.hints.gzip { gzip(&bytes) } else { bytes };
+            let body = if self.hints.gzip {
+                gzip(&records)
+            } else {
+                records.concat()
+            };
             self.store.put(&key, body).await?;
             written += 1;
         }
@@ -281,9 +286,19 @@ fn partition_of(record: &[u8]) -> Option<Window> {
         .ok()
 }
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut enc = GzEncoder::new(Vec::with_capacity(bytes.len() / 4), Compression::fast());
-    enc.write_all(bytes).expect("writing to a Vec cannot fail");
+fn gzip(records: &[&[u8]]) -> Vec<u8> {
+    let size: usize = records.iter().map(|r| r.len()).sum();
+    let mut enc = GzEncoder::new(Vec::with_capacity(size / 4), Compression::fast());
+    // Records are small: the encoder is handed blocks, as it zeroes its buffer on every write.
+    let mut block = Vec::with_capacity(256 << 10);
+    for record in records {
+        block.extend_from_slice(record);
+        if block.len() >= 256 << 10 {
+            enc.write_all(&block).expect("writing to a Vec cannot fail");
+            block.clear();
+        }
+    }
+    enc.write_all(&block).expect("writing to a Vec cannot fail");
     enc.finish().expect("writing to a Vec cannot fail")
 }
 

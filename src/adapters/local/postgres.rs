@@ -1,7 +1,7 @@
 //! The local stand-in for Redshift: PostgreSQL, with the same DDL and merge SQL. The stage is
 //! filled by COPY FROM STDIN from the delivered objects instead of COPY from S3.
 
-use std::io::Read;
+use std::io::Write;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -76,51 +76,65 @@ impl PostgresWarehouse {
         job: &LoadJob,
     ) -> PortResult<u64> {
         const CHUNK: usize = 1 << 20;
+        const PART: usize = 1 << 20;
         let op = || format!("copying delivered objects into the stage of {}", job.table);
         let sink = tx
             .copy_in::<_, Bytes>(sql)
             .await
             .map_err(|e| classify(op(), e))?;
         futures_util::pin_mut!(sink);
-        let mut inflated = Vec::new();
+        let mut raw = Vec::new();
+        let mut text = Vec::new();
         let mut chunk = Vec::with_capacity(CHUNK + CHUNK / 4);
         for key in &job.objects {
-            let bytes = self.store.get(key).await?;
-            let text = if key.ends_with(".gz") {
-                inflated.clear();
-                flate2::read::MultiGzDecoder::new(&bytes[..])
-                    .read_to_end(&mut inflated)
-                    .map_err(|e| {
-                        PortError::permanent(format!("inflating delivered object {key}"), e)
-                    })?;
-                &inflated[..]
-            } else {
-                &bytes[..]
+            // Read and inflated in parts: a delivered object may hold up to 128 MiB of rows.
+            let mut reader = self.store.reader(key).await?;
+            let mut gunzip = key
+                .ends_with(".gz")
+                .then(|| flate2::write::MultiGzDecoder::new(Vec::new()));
+            let inflating = |e: std::io::Error| {
+                PortError::permanent(format!("inflating delivered object {key}"), e)
             };
-            // Whole lines at a time, so a chunk never splits a row.
-            let (mut rest, mut lines_before) = (text, 0);
-            while !rest.is_empty() {
-                let cut = match rest.len() > CHUNK {
-                    true => rest[CHUNK..]
+            let mut lines_before = 0;
+            text.clear();
+            loop {
+                raw.clear();
+                let n = reader.read_into(&mut raw, PART).await?;
+                let eof = n < PART;
+                match gunzip.as_mut() {
+                    Some(gunzip) => {
+                        gunzip.write_all(&raw).map_err(inflating)?;
+                        if eof {
+                            gunzip.try_finish().map_err(inflating)?;
+                        }
+                        text.append(gunzip.get_mut());
+                    }
+                    None => text.extend_from_slice(&raw),
+                }
+                // Whole lines only, so a chunk never splits a row.
+                let cut = match eof {
+                    true => text.len(),
+                    false => text
                         .iter()
-                        .position(|&b| b == b'\n')
-                        .map_or(rest.len(), |at| CHUNK + at + 1),
-                    false => rest.len(),
+                        .rposition(|&b| b == b'\n')
+                        .map_or(0, |at| at + 1),
                 };
-                let (part, tail) = rest.split_at(cut);
-                append_copy_rows(part, &job.columns, &mut chunk).map_err(|e| {
+                append_copy_rows(&text[..cut], &job.columns, &mut chunk).map_err(|e| {
                     PortError::permanent(
                         format!("reading delivered object {key}"),
                         format!("line {}: {}", lines_before + e.line, e.source),
                     )
                 })?;
-                lines_before += part.iter().filter(|&&b| b == b'\n').count();
-                rest = tail;
+                lines_before += text[..cut].iter().filter(|&&b| b == b'\n').count();
+                text.drain(..cut);
                 if chunk.len() >= CHUNK {
                     let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK + CHUNK / 4));
                     sink.send(Bytes::from(full))
                         .await
                         .map_err(|e| classify(op(), e))?;
+                }
+                if eof {
+                    break;
                 }
             }
         }
