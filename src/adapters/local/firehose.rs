@@ -184,13 +184,18 @@ impl LocalFirehose {
 
 /// Appends length-prefixed records to a stream's buffer under an exclusive lock. The buffer
 /// starts with the time of its first record, which decides when it is due.
-fn append_buffer(dir: &std::path::Path, records: &[Vec<u8>]) -> std::io::Result<()> {
-    std::fs::create_dir_all(dir)?;
-    let mut out = Vec::with_capacity(records.iter().map(|r| r.len() + 4).sum::<usize>() + 8);
+/// The records of one batch as the buffer file frames them: each one's length, then its bytes.
+fn frame(records: &[&[u8]]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(records.iter().map(|r| r.len() + 4).sum::<usize>());
     for r in records {
         out.extend_from_slice(&(r.len() as u32).to_le_bytes());
         out.extend_from_slice(r);
     }
+    out
+}
+
+fn append_buffer(dir: &std::path::Path, out: &[u8]) -> std::io::Result<()> {
+    std::fs::create_dir_all(dir)?;
     loop {
         let mut file = OpenOptions::new()
             .create(true)
@@ -205,7 +210,7 @@ fn append_buffer(dir: &std::path::Path, records: &[Vec<u8>]) -> std::io::Result<
         if file.metadata()?.len() == 0 {
             file.write_all(&now_ms().to_le_bytes())?;
         }
-        return file.write_all(&out);
+        return file.write_all(out);
     }
 }
 
@@ -331,8 +336,9 @@ impl Delivery for LocalFirehose {
             ));
         }
         let dir = self.stream_dir(stream);
-        let owned: Vec<Vec<u8>> = records.iter().map(|r| r.to_vec()).collect();
-        tokio::task::spawn_blocking(move || append_buffer(&dir, &owned))
+        // One copy, framed here: the blocking thread only writes it.
+        let framed = frame(records);
+        tokio::task::spawn_blocking(move || append_buffer(&dir, &framed))
             .await
             .map_err(|e| PortError::permanent(op(), e))?
             .map_err(|e| PortError::io(op(), e))?;
