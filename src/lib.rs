@@ -10,5 +10,6 @@ pub mod generate;
 pub mod loadgen;
 pub mod machine;
 pub mod metrics;
+pub mod object_lines;
 pub mod ports;
 pub mod steps;

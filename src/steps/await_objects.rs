@@ -2,11 +2,12 @@
 //! The state machine loops through Choice and Wait until all have arrived.
 
 use super::contract::{AwaitOutput, BranchInput};
-use super::deliver::{check_branch, ObjectLines, READ_CHUNK};
+use super::deliver::{check_branch, READ_CHUNK};
 use super::error::StepError;
 use super::Settings;
 use crate::domain::keys::ObjectKey;
 use crate::domain::row::RowTags;
+use crate::object_lines::ObjectLines;
 use crate::ports::{ErrorKind, ObjectStore};
 
 /// The delivered objects that hold records of the batch, and how many distinct rows they hold.
@@ -114,7 +115,7 @@ pub async fn scan_delivered(
 /// in the line, since a quote inside a JSON string is always escaped.
 fn row_tags<'a>(line: &'a [u8], head: &'a mut Vec<u8>) -> Option<RowTags<'a>> {
     const RAW: &[u8] = b",\"raw\":";
-    if let Some(at) = line.windows(RAW.len()).position(|w| w == RAW) {
+    if let Some(at) = memchr::memmem::find(line, RAW) {
         head.clear();
         head.extend_from_slice(&line[..at]);
         head.push(b'}');

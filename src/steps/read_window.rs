@@ -556,8 +556,8 @@ impl Cursor {
     }
 }
 
-/// Reads the shards together, handing records on in arrival order (ties by shard), so the first
-/// copy of a duplicated event kept is the first to have arrived, whatever shard it is on.
+/// Reads the shards together, handing records on in arrival order (ties by shard), so a type's
+/// rows are numbered in the order they arrived, whatever shard each is on.
 async fn merge_shards(
     stream: &dyn Stream,
     w: &mut WindowWriter<'_>,
@@ -641,7 +641,8 @@ async fn read_archive(
     let op = || format!("reading raw archive {}", cp.raw_key);
     // Read and inflated in parts, so a re-run from the archive is as bounded as a first read.
     let mut lines =
-        super::deliver::ObjectLines::open(store, &cp.raw_key, super::deliver::READ_CHUNK).await?;
+        crate::object_lines::ObjectLines::open(store, &cp.raw_key, super::deliver::READ_CHUNK)
+            .await?;
     w.stats.shards = cp.shards.len() as u64;
     while let Some(block) = lines.next_block().await? {
         for line in block.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {

@@ -1,7 +1,6 @@
 //! The local stand-in for Redshift: PostgreSQL, with the same DDL and merge SQL. The stage is
 //! filled by COPY FROM STDIN from the delivered objects instead of COPY from S3.
 
-use std::io::Write;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -12,6 +11,7 @@ use tokio_postgres::{Client, NoTls, SimpleQueryMessage};
 
 use super::copy_text::append_copy_rows;
 use crate::domain::sql::{Dialect, Role};
+use crate::object_lines::ObjectLines;
 use crate::ports::{
     ErrorKind, LoadCounts, LoadJob, ObjectStore, PortError, PortResult, QueryResult, Warehouse,
 };
@@ -76,65 +76,32 @@ impl PostgresWarehouse {
         job: &LoadJob,
     ) -> PortResult<u64> {
         const CHUNK: usize = 1 << 20;
-        const PART: usize = 1 << 20;
+        // Inflated bytes read from an object at a time.
+        const PART: usize = 4 << 20;
         let op = || format!("copying delivered objects into the stage of {}", job.table);
         let sink = tx
             .copy_in::<_, Bytes>(sql)
             .await
             .map_err(|e| classify(op(), e))?;
         futures_util::pin_mut!(sink);
-        let mut raw = Vec::new();
-        let mut text = Vec::new();
         let mut chunk = Vec::with_capacity(CHUNK + CHUNK / 4);
         for key in &job.objects {
             // Read and inflated in parts: a delivered object may hold up to 128 MiB of rows.
-            let mut reader = self.store.reader(key).await?;
-            let mut gunzip = key
-                .ends_with(".gz")
-                .then(|| flate2::write::MultiGzDecoder::new(Vec::new()));
-            let inflating = |e: std::io::Error| {
-                PortError::permanent(format!("inflating delivered object {key}"), e)
-            };
+            let mut lines = ObjectLines::open(&*self.store, key, PART).await?;
             let mut lines_before = 0;
-            text.clear();
-            loop {
-                raw.clear();
-                let n = reader.read_into(&mut raw, PART).await?;
-                let eof = n < PART;
-                match gunzip.as_mut() {
-                    Some(gunzip) => {
-                        gunzip.write_all(&raw).map_err(inflating)?;
-                        if eof {
-                            gunzip.try_finish().map_err(inflating)?;
-                        }
-                        text.append(gunzip.get_mut());
-                    }
-                    None => text.extend_from_slice(&raw),
-                }
-                // Whole lines only, so a chunk never splits a row.
-                let cut = match eof {
-                    true => text.len(),
-                    false => text
-                        .iter()
-                        .rposition(|&b| b == b'\n')
-                        .map_or(0, |at| at + 1),
-                };
-                append_copy_rows(&text[..cut], &job.columns, &mut chunk).map_err(|e| {
+            while let Some(block) = lines.next_block().await? {
+                append_copy_rows(block, &job.columns, &mut chunk).map_err(|e| {
                     PortError::permanent(
                         format!("reading delivered object {key}"),
                         format!("line {}: {}", lines_before + e.line, e.source),
                     )
                 })?;
-                lines_before += text[..cut].iter().filter(|&&b| b == b'\n').count();
-                text.drain(..cut);
+                lines_before += block.iter().filter(|&&b| b == b'\n').count();
                 if chunk.len() >= CHUNK {
                     let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK + CHUNK / 4));
                     sink.send(Bytes::from(full))
                         .await
                         .map_err(|e| classify(op(), e))?;
-                }
-                if eof {
-                    break;
                 }
             }
         }
