@@ -3,7 +3,7 @@
 //!
 //! `cargo bench -p pushfeed --bench load`; `PUSHFEED_BENCH_ROWS` sets the window's events
 //! (default 100,000). Three figures, each the median of a few samples:
-//! - `copy only`: the stage filled by COPY FROM STDIN and mapped to columns, nothing merged;
+//! - `copy only`: the stage filled by COPY FROM STDIN (typed columns), nothing merged;
 //! - `first load`: into empty tables (every row inserted), the normal case;
 //! - `re-load`: the same window again (every row already there, nothing changes).
 
@@ -124,7 +124,7 @@ async fn bench(dir: &std::path::Path, conninfo: &str, events: usize) {
         .chain(["TRUNCATE pushfeed_loads".to_string()])
         .collect();
 
-    // COPY only: the statements up to and including the mapping into the stage.
+    // COPY only: the statements up to and including the COPY into the stage.
     let copy_jobs: Vec<LoadJob> = jobs
         .iter()
         .map(|j| {

@@ -6,7 +6,7 @@
 
 use super::keys::BatchId;
 use super::routes::Route;
-use super::schema::{Column, ColumnType};
+use super::schema::ColumnType;
 use super::window::Window;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -255,12 +255,9 @@ pub fn load_statements(
 
 /// The jsonpaths file that maps a staging row's keys to the table's columns, in column order.
 pub fn jsonpaths(route: &Route) -> serde_json::Value {
-    let paths: Vec<String> = route
-        .profile()
-        .columns()
+    let paths: Vec<String> = loaded_columns(route)
         .iter()
-        .filter(|c: &&Column| c.is_loaded())
-        .map(|c| format!("$['{}']", c.name))
+        .map(|c| format!("$['{c}']"))
         .collect();
     serde_json::json!({ "jsonpaths": paths })
 }

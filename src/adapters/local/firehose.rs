@@ -182,8 +182,6 @@ impl LocalFirehose {
     }
 }
 
-/// Appends length-prefixed records to a stream's buffer under an exclusive lock. The buffer
-/// starts with the time of its first record, which decides when it is due.
 /// The records of one batch as the buffer file frames them: each one's length, then its bytes.
 fn frame(records: &[&[u8]]) -> Vec<u8> {
     let mut out = Vec::with_capacity(records.iter().map(|r| r.len() + 4).sum::<usize>());
@@ -194,6 +192,8 @@ fn frame(records: &[&[u8]]) -> Vec<u8> {
     out
 }
 
+/// Appends framed records to a stream's buffer under an exclusive lock. The buffer starts with
+/// the time of its first record, which decides when it is due.
 fn append_buffer(dir: &std::path::Path, out: &[u8]) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     loop {
