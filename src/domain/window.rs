@@ -125,7 +125,15 @@ impl FromStr for Window {
             text: text.to_string(),
         };
         // Exactly `YYYY-MM-DDTHH:MMZ`: a window name is also an S3 key part, so one spelling only.
-        if text.len() != 17 || !text.ends_with('Z') {
+        // chrono's `%Y`/`%m` accept signs and padding spaces (` +00- 1- 1T 0: 0Z`), so the shape
+        // is checked byte by byte first.
+        let shape = b"dddd-dd-ddTdd:ddZ";
+        let fits = text.len() == shape.len()
+            && text.bytes().zip(shape).all(|(c, &want)| match want {
+                b'd' => c.is_ascii_digit(),
+                _ => c == want,
+            });
+        if !fits {
             return Err(bad());
         }
         let naive =
@@ -258,6 +266,9 @@ mod tests {
             "",
             "garbage",
             "2026-11-26T10:01Zé",
+            " +00- 1- 1T 0: 0Z",
+            "+026-11-26T10:01Z",
+            "2026-1-026T10:01Z",
         ] {
             assert!(bad.parse::<Window>().is_err(), "{bad} should not parse");
         }
