@@ -188,7 +188,7 @@ pub fn load_statements(
         (Dialect::Redshift, Some(s3)) => push(
             Role::Copy,
             format!(
-                "COPY pf_stage FROM {} IAM_ROLE {} FORMAT AS JSON {} MANIFEST{} TIMEFORMAT 'auto' TRUNCATECOLUMNS",
+                "COPY pf_stage ({list}) FROM {} IAM_ROLE {} FORMAT AS JSON {} MANIFEST{} TIMEFORMAT 'auto' TRUNCATECOLUMNS",
                 literal(&s3.manifest_url),
                 literal(&s3.iam_role),
                 literal(&s3.jsonpaths_url),
@@ -351,6 +351,43 @@ mod tests {
         assert!(sql.contains("'exec-o''brien'"));
         assert!(!sql.contains("ON COMMIT DROP"));
         assert!(params_sql(Dialect::Postgres, None).contains("ON COMMIT DROP"));
+    }
+
+    /// Redshift, "COPY from JSON format": "The JSONPaths file must contain only a single JSON
+    /// object ... the jsonpaths array ... Each JSONPath expression in the jsonpaths array
+    /// corresponds to one column in the Amazon Redshift target table. The order of the jsonpaths
+    /// array elements must match the order of the columns in the target table or the column
+    /// list, if a column list is used."
+    #[test]
+    fn the_copy_names_exactly_the_jsonpaths_columns_in_order() {
+        let s3 = S3Copy {
+            manifest_url: "s3://b/m.json".into(),
+            jsonpaths_url: "s3://b/j.json".into(),
+            iam_role: "arn:aws:iam::123456789012:role/r".into(),
+            gzip: true,
+        };
+        let batch: BatchId = "0019abf9bf360-1a2b3c4d".parse().unwrap();
+        for route in RoutingTable::default_routes().routes() {
+            let p = LoadParams {
+                route,
+                window: "2026-11-26T10:01Z".parse().unwrap(),
+                batch: &batch,
+                execution: "e",
+                object_count: 1,
+            };
+            let statements = load_statements(&p, Dialect::Redshift, Some(&s3));
+            let copy = statements.iter().find(|s| s.role == Role::Copy).unwrap();
+            let list = copy
+                .sql
+                .strip_prefix("COPY pf_stage (")
+                .and_then(|rest| rest.split_once(')'))
+                .map(|(list, _)| list)
+                .unwrap_or_else(|| panic!("no column list in `{}`", copy.sql));
+            let columns: Vec<String> = list.split(", ").map(|c| format!("$['{c}']")).collect();
+            let paths: Vec<String> =
+                serde_json::from_value(jsonpaths(route)["jsonpaths"].clone()).unwrap();
+            assert_eq!(columns, paths, "{}", route.table);
+        }
     }
 
     #[test]
