@@ -100,6 +100,7 @@ pub fn literal(s: &str) -> String {
 /// What a statement of the load does, so adapters can report counts from it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
+    /// Its row count is not used (and for DDL, LOCK and CREATE TABLE AS, not documented).
     Setup,
     /// Fills the stage. On PostgreSQL the adapter streams the objects into this `COPY FROM STDIN`.
     Copy,
@@ -207,9 +208,18 @@ pub fn load_statements(
             literal(p.batch.as_str())
         ),
     );
+    // The Data API documents ResultRows only for INSERT, UPDATE, DELETE and COPY (a CREATE TABLE
+    // AS may report -1), so every count the load reports comes from one of those.
+    push(
+        Role::Setup,
+        temp(
+            "pf_ids",
+            &format!("(event_id {})", column_type(ColumnType::Id, dialect)),
+        ),
+    );
     push(
         Role::Distinct,
-        temp("pf_ids", "AS SELECT DISTINCT event_id FROM pf_stage"),
+        "INSERT INTO pf_ids SELECT DISTINCT event_id FROM pf_stage".to_string(),
     );
     push(
         Role::Setup,
@@ -387,6 +397,38 @@ mod tests {
             let paths: Vec<String> =
                 serde_json::from_value(jsonpaths(route)["jsonpaths"].clone()).unwrap();
             assert_eq!(columns, paths, "{}", route.table);
+        }
+    }
+
+    /// Redshift Data API, DescribeStatement `ResultRows`: "Either the number of rows returned
+    /// from the SQL statement or the number of rows affected. If result size is greater than
+    /// zero, the result rows can be the number of rows affected by SQL statements such as
+    /// INSERT, UPDATE, DELETE, COPY, and others. A -1 indicates the value is null."
+    #[test]
+    fn every_counted_statement_is_one_whose_count_is_documented() {
+        for dialect in [Dialect::Redshift, Dialect::Postgres] {
+            let sql = params_sql(dialect, None);
+            let batch: BatchId = "0019abf9bf360-1a2b3c4d".parse().unwrap();
+            let routes = RoutingTable::default_routes();
+            let p = LoadParams {
+                route: routes.for_type("SEND").unwrap(),
+                window: "2026-11-26T10:01Z".parse().unwrap(),
+                batch: &batch,
+                execution: "e",
+                object_count: 1,
+            };
+            for st in load_statements(&p, dialect, None) {
+                if matches!(st.role, Role::Setup | Role::Ledger) {
+                    continue;
+                }
+                let verb = st.sql.split_whitespace().next().unwrap();
+                assert!(
+                    ["INSERT", "UPDATE", "DELETE", "COPY"].contains(&verb),
+                    "{:?} is counted but is `{}` ({dialect:?}): {sql}",
+                    st.role,
+                    st.sql
+                );
+            }
         }
     }
 
