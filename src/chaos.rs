@@ -312,7 +312,7 @@ async fn dump_tables(
 
 async fn read_lines(store: &dyn ObjectStore, key: &str) -> Result<Vec<serde_json::Value>> {
     let bytes = store.get(key).await?;
-    let text = if key.ends_with(".gz") {
+    let text = if bytes.starts_with(&[0x1f, 0x8b]) {
         let mut out = Vec::new();
         flate2::read::MultiGzDecoder::new(&bytes[..])
             .read_to_end(&mut out)

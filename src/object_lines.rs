@@ -22,20 +22,37 @@ pub struct ObjectLines {
 }
 
 impl ObjectLines {
-    /// Opens `key`; a key ending in `.gz` is inflated as it is read.
+    /// Opens `key`. An object that starts with gzip's magic bytes is inflated as it is read,
+    /// whatever its key: a key's suffix is a name someone chose (Firehose's file extension is a
+    /// setting), the magic bytes are what the object is.
     pub async fn open(store: &dyn ObjectStore, key: &str, chunk: usize) -> PortResult<ObjectLines> {
-        Ok(ObjectLines {
+        let mut lines = ObjectLines {
             reader: store.reader(key).await?,
             key: key.to_string(),
             chunk: chunk.max(1),
-            gunzip: key
-                .ends_with(".gz")
-                .then(|| flate2::write::MultiGzDecoder::new(Vec::new())),
+            gunzip: None,
             buf: Vec::new(),
             start: 0,
             raw: Vec::new(),
             eof: false,
-        })
+        };
+        // The first part decides; a compressed part is smaller, so it is an eighth of a chunk
+        // (at least the two magic bytes, unless the object is shorter).
+        let want = (lines.chunk / 8).max(GZIP_MAGIC.len());
+        let n = lines.reader.read_into(&mut lines.raw, want).await?;
+        lines.eof = n < want;
+        if lines.raw.starts_with(&GZIP_MAGIC) {
+            lines.gunzip = Some(flate2::write::MultiGzDecoder::new(Vec::new()));
+            lines.inflate_raw()?;
+        } else {
+            lines.buf.append(&mut lines.raw);
+        }
+        Ok(lines)
+    }
+
+    /// Whether the object is gzip-compressed (by its magic bytes).
+    pub fn is_gzip(&self) -> bool {
+        self.gunzip.is_some()
     }
 
     /// The next block of whole lines, each with its newline (the object's last line may lack
@@ -58,16 +75,22 @@ impl ObjectLines {
     }
 
     async fn fill(&mut self) -> PortResult<()> {
-        let Some(gunzip) = self.gunzip.as_mut() else {
+        if self.gunzip.is_none() {
             let n = self.reader.read_into(&mut self.buf, self.chunk).await?;
             self.eof = n < self.chunk;
             return Ok(());
-        };
+        }
         self.raw.clear();
         // Compressed parts are smaller: an eighth of a chunk inflates to about a chunk.
         let want = (self.chunk / 8).max(1);
         let n = self.reader.read_into(&mut self.raw, want).await?;
         self.eof = n < want;
+        self.inflate_raw()
+    }
+
+    /// Inflates the compressed bytes in `raw` onto `buf`, finishing the stream at the end.
+    fn inflate_raw(&mut self) -> PortResult<()> {
+        let gunzip = self.gunzip.as_mut().expect("only called for gzip objects");
         let inflate =
             |e: std::io::Error| PortError::permanent(format!("inflating object {}", self.key), e);
         gunzip.write_all(&self.raw).map_err(inflate)?;
@@ -76,5 +99,77 @@ impl ObjectLines {
         }
         self.buf.append(gunzip.get_mut());
         Ok(())
+    }
+}
+
+/// RFC 1952: "ID1 = 31 (0x1f), ID2 = 139 (0x8b)".
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::adapters::local::object_store::LocalObjectStore;
+    use std::io::Write as _;
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    async fn all_lines(store: &dyn ObjectStore, key: &str, chunk: usize) -> (bool, Vec<u8>) {
+        let mut lines = ObjectLines::open(store, key, chunk).await.unwrap();
+        let mut out = Vec::new();
+        while let Some(block) = lines.next_block().await.unwrap() {
+            out.extend_from_slice(block);
+        }
+        (lines.is_gzip(), out)
+    }
+
+    #[tokio::test]
+    async fn gzip_is_known_by_its_magic_bytes_not_by_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalObjectStore::new(dir.path(), "b");
+        let text: Vec<u8> = (0..500)
+            .flat_map(|i| format!("{{\"n\":{i}}}\n").into_bytes())
+            .collect();
+        for (key, bytes, gzip) in [
+            ("plain.ndjson", text.clone(), false),
+            ("plain-named.ndjson.gz", text.clone(), false),
+            ("compressed.ndjson", gz(&text), true),
+            ("compressed.ndjson.gz", gz(&text), true),
+        ] {
+            store.put(key, bytes).await.unwrap();
+            for chunk in [1, 7, 64, 1 << 20] {
+                assert_eq!(
+                    all_lines(&store, key, chunk).await,
+                    (gzip, text.clone()),
+                    "{key}, chunk {chunk}"
+                );
+            }
+        }
+        // Shorter than the magic: plain, whole.
+        store.put("one", b"x".to_vec()).await.unwrap();
+        assert_eq!(all_lines(&store, "one", 64).await, (false, b"x".to_vec()));
+        store.put("empty", Vec::new()).await.unwrap();
+        assert_eq!(all_lines(&store, "empty", 64).await, (false, Vec::new()));
+    }
+
+    #[tokio::test]
+    async fn a_torn_gzip_object_is_an_error_naming_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalObjectStore::new(dir.path(), "b");
+        let mut bytes = gz(b"{\"n\":1}\n{\"n\":2}\n");
+        bytes.truncate(bytes.len() - 6);
+        store.put("torn", bytes).await.unwrap();
+        let mut lines = ObjectLines::open(&store, "torn", 64).await.unwrap();
+        let e = loop {
+            match lines.next_block().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("a torn object read to its end"),
+                Err(e) => break e,
+            }
+        };
+        assert!(e.to_string().contains("inflating object torn"), "{e}");
     }
 }

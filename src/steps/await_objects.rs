@@ -14,6 +14,8 @@ use crate::ports::{ErrorKind, ObjectStore};
 pub struct Delivered {
     pub objects: Vec<(String, u64)>,
     pub distinct: u64,
+    /// How many of `objects` are gzip-compressed (by their magic bytes).
+    pub gzip_objects: usize,
 }
 
 /// Which of a batch's rows (numbered 0..count by ReadWindow) have been seen: one bit each, so
@@ -61,6 +63,7 @@ pub async fn scan_delivered(
         .map_err(|e| StepError::from_port(&format!("{ctx}: listing {prefix}"), e))?;
     let mut seen = RowsSeen::new(input.count);
     let mut objects = Vec::new();
+    let mut gzip_objects = 0;
     let mut head = Vec::new();
     for meta in listed {
         match ObjectKey::parse(&meta.key) {
@@ -101,12 +104,14 @@ pub async fn scan_delivered(
             }
         }
         if mine > 0 {
+            gzip_objects += usize::from(lines.is_gzip());
             objects.push((meta.key, mine));
         }
     }
     Ok(Delivered {
         objects,
         distinct: seen.distinct,
+        gzip_objects,
     })
 }
 

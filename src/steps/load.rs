@@ -33,6 +33,16 @@ pub async fn load(
             attempts: input.attempt,
         });
     }
+    // Redshift's COPY takes one compression for every file of a manifest.
+    let gzip = found.gzip_objects == found.objects.len();
+    if !gzip && found.gzip_objects > 0 {
+        return Err(StepError::InvalidInput(format!(
+            "{ctx}: {} of the {} delivered objects of batch {} are gzip and the others are not; one COPY reads them all with one compression setting: check the Firehose stream's compression",
+            found.gzip_objects,
+            found.objects.len(),
+            input.batch
+        )));
+    }
     let objects: Vec<String> = found.objects.iter().map(|(k, _)| k.clone()).collect();
     let manifest_key =
         ObjectKey::manifest(input.window, &input.event_type, &input.batch).to_string();
@@ -62,7 +72,7 @@ pub async fn load(
         manifest_url: store.url(&manifest_key),
         jsonpaths_url: store.url(&jsonpaths_key),
         iam_role: role.clone(),
-        gzip: objects.iter().all(|k| k.ends_with(".gz")),
+        gzip,
     });
     let execution = input.execution.clone().unwrap_or_default();
     let params = LoadParams {
@@ -104,4 +114,106 @@ pub async fn load(
         rows_replaced: counts.rows_replaced,
         rows_unchanged: counts.rows_unchanged,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::adapters::local::object_store::LocalObjectStore;
+    use crate::domain::keys::BatchId;
+    use crate::domain::sql::{Dialect, Role};
+    use crate::ports::{LoadCounts, PortResult, QueryResult};
+
+    /// A Redshift-dialect warehouse that keeps the job it was given.
+    #[derive(Default)]
+    struct Recording(Mutex<Option<LoadJob>>);
+
+    #[async_trait]
+    impl Warehouse for Recording {
+        fn dialect(&self) -> Dialect {
+            Dialect::Redshift
+        }
+        async fn apply_schema(&self, _: &[String]) -> PortResult<()> {
+            Ok(())
+        }
+        async fn load(&self, job: &LoadJob) -> PortResult<LoadCounts> {
+            *self.0.lock().unwrap() = Some(job.clone());
+            Ok(LoadCounts::default())
+        }
+        async fn query(&self, _: &str) -> PortResult<QueryResult> {
+            Ok(QueryResult::default())
+        }
+    }
+
+    fn gz(bytes: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap()
+    }
+
+    /// Two delivered objects of one batch, each compressed or not, under keys that say nothing.
+    async fn load_objects(gzip: [bool; 2]) -> Result<String, StepError> {
+        let dir = tempfile::tempdir().unwrap();
+        let store = LocalObjectStore::new(dir.path(), "bucket");
+        let batch: BatchId = "0019abf9bf360-1a2b3c4d".parse().unwrap();
+        let window = "2026-11-26T10:01Z".parse().unwrap();
+        for (row, compressed) in gzip.into_iter().enumerate() {
+            let line = format!(
+                "{{\"event_id\":\"e{row}\",\"window\":\"2026-11-26T10:01Z\",\"row\":{row},\"batch_id\":\"{batch}\",\"raw\":{{}}}}\n"
+            );
+            let bytes = if compressed {
+                gz(line.as_bytes())
+            } else {
+                line.into_bytes()
+            };
+            let key = format!("events/UNINSTALL/window=2026-11-26T10:01Z/part-{row}");
+            store.put(&key, bytes).await.unwrap();
+        }
+        let settings = Settings {
+            copy_role: Some("arn:aws:iam::123456789012:role/copy".into()),
+            ..Settings::default()
+        };
+        let route = settings.routes.for_type("UNINSTALL").unwrap().clone();
+        let input = BranchInput {
+            window,
+            staging_key: ObjectKey::Staging {
+                window,
+                event_type: "UNINSTALL".into(),
+                batch: batch.clone(),
+            }
+            .to_string(),
+            batch,
+            event_type: "UNINSTALL".into(),
+            table: route.table.clone(),
+            delivery_stream: route.delivery_stream.clone(),
+            count: 2,
+            execution: None,
+            attempt: 1,
+        };
+        let warehouse = Recording::default();
+        load(&store, &warehouse, &settings, input).await?;
+        let job = warehouse.0.lock().unwrap().take().unwrap();
+        Ok(job
+            .statements
+            .iter()
+            .find(|s| s.role == Role::Copy)
+            .unwrap()
+            .sql
+            .clone())
+    }
+
+    #[tokio::test]
+    async fn the_copy_says_gzip_when_the_objects_are_gzip_whatever_their_names() {
+        assert!(load_objects([true, true]).await.unwrap().contains(" GZIP"));
+        assert!(!load_objects([false, false]).await.unwrap().contains("GZIP"));
+        match load_objects([true, false]).await {
+            Err(StepError::InvalidInput(m)) => assert!(m.contains("1 of the 2"), "{m}"),
+            other => panic!("a mixed manifest was not refused: {other:?}"),
+        }
+    }
 }
