@@ -109,7 +109,6 @@ const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 mod tests {
     use super::*;
     use crate::adapters::local::object_store::LocalObjectStore;
-    use std::io::Write as _;
 
     fn gz(bytes: &[u8]) -> Vec<u8> {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 use serde_json::Value;
 
 use super::rejection::Rejection;
-use super::schema::{Profile, MAX_ID_LEN};
+use super::schema::{ColumnType, Profile, MAX_ID_LEN};
 use super::window::parse_timestamp_ms;
 
 /// Limits applied to every event. The defaults suit the vendor's feed: events are about 1 KB.
@@ -302,7 +302,68 @@ pub fn parse_event<'a>(
     }
     let body = if body == "null" { "{}" } else { body };
     fill_body(&mut event, body)?;
+    check_column_sizes(&event)?;
     Ok(event)
+}
+
+/// Every text value fits its column, counted in bytes as Redshift's VARCHAR counts them. The
+/// load never truncates (no TRUNCATECOLUMNS), so a value that does not fit is refused here, with
+/// its path, rather than altered or left to fail the whole batch's COPY.
+fn check_column_sizes(event: &Event<'_>) -> Result<(), Rejection> {
+    let values: [(&'static str, ColumnType, Option<&str>); 12] = [
+        ("id", ColumnType::Id, Some(&event.id)),
+        (
+            "device.channel",
+            ColumnType::Id,
+            event.channel_id.as_deref(),
+        ),
+        (
+            "device.device_type",
+            ColumnType::Id,
+            event.device_type.as_deref(),
+        ),
+        (
+            "device.named_user_id",
+            ColumnType::Id,
+            event.named_user_id.as_deref(),
+        ),
+        (
+            "device.attributes.iana_timezone",
+            ColumnType::Id,
+            event.iana_timezone.as_deref(),
+        ),
+        (
+            "device.attributes.locale_country_code",
+            ColumnType::Id,
+            event.locale_country_code.as_deref(),
+        ),
+        (
+            "device.attributes.app_version",
+            ColumnType::Id,
+            event.app_version.as_deref(),
+        ),
+        ("body.push_id", ColumnType::Id, event.push_id.as_deref()),
+        ("body.group_id", ColumnType::Id, event.group_id.as_deref()),
+        (
+            "body.session_id",
+            ColumnType::Id,
+            event.session_id.as_deref(),
+        ),
+        (
+            "body.campaigns.categories",
+            ColumnType::Text,
+            event.campaign_categories.as_deref(),
+        ),
+        ("body.reason", ColumnType::Text, event.reason.as_deref()),
+    ];
+    for (path, ty, value) in values {
+        if let (Some(value), Some(max)) = (value, ty.max_bytes()) {
+            if value.len() > max {
+                return Err(Rejection::BadValue(path.into()));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn required<'a>(field: Option<Text<'a>>, name: &'static str) -> Result<Cow<'a, str>, Rejection> {
@@ -632,6 +693,54 @@ mod tests {
             parse(&line).unwrap().named_user_id.as_deref(),
             Some("cust-é\"q")
         );
+    }
+
+    /// Every text column, filled to its byte limit with multi-byte characters, passes; one byte
+    /// more is refused with the value's path. Nothing is ever left for the load to cut.
+    #[test]
+    fn every_text_value_fits_its_column_in_bytes() {
+        use crate::domain::schema::{ColumnType, MAX_ID_LEN, MAX_TEXT_BYTES};
+        // "é" is two bytes; an odd limit gets one ASCII byte in front.
+        let fill = |bytes: usize| format!("{}{}", "x".repeat(bytes % 2), "é".repeat(bytes / 2));
+        let open = |push: &str, cats: &str| {
+            format!(
+                r#"{{"id":"a","type":"OPEN","occurred":"2026-11-26T10:01:00Z","processed":"2026-11-26T10:01:00Z","device":{{"channel":"c","attributes":{{"app_version":"1"}}}},"body":{{"session_id":"s","triggering_push":{{"push_id":"{push}","campaigns":{{"categories":["{cats}"]}}}}}}}}"#
+            )
+        };
+        let rejected = |reason: &str| {
+            format!(
+                r#"{{"id":"a","type":"SEND_REJECTED","occurred":"2026-11-26T10:01:00Z","processed":"2026-11-26T10:01:00Z","device":{{"attributes":{{"iana_timezone":"{reason}"}}}},"body":{{"push_id":"p","reason":"{reason}"}}}}"#
+            )
+        };
+        assert_eq!(ColumnType::Id.max_bytes(), Some(MAX_ID_LEN));
+        assert_eq!(ColumnType::Text.max_bytes(), Some(MAX_TEXT_BYTES));
+        let full = open(&fill(MAX_ID_LEN), &fill(MAX_TEXT_BYTES));
+        let ok = parse(&full).unwrap();
+        assert_eq!(ok.push_id.as_deref().map(str::len), Some(MAX_ID_LEN));
+        assert_eq!(
+            ok.campaign_categories.as_deref().map(str::len),
+            Some(MAX_TEXT_BYTES)
+        );
+        assert_eq!(
+            reason(&open(&fill(MAX_ID_LEN + 1), "c")),
+            "bad_value:body.push_id"
+        );
+        assert_eq!(
+            reason(&open("p", &fill(MAX_TEXT_BYTES + 1))),
+            "bad_value:body.campaigns.categories"
+        );
+        // An over-long zone is refused before the reason is looked at; a reason alone is too.
+        assert_eq!(
+            reason(&rejected(&fill(MAX_ID_LEN + 1))),
+            "bad_value:device.attributes.iana_timezone"
+        );
+        let long_reason = rejected(&fill(MAX_TEXT_BYTES + 1)).replacen(
+            &format!("\"iana_timezone\":\"{}\"", fill(MAX_TEXT_BYTES + 1)),
+            "\"iana_timezone\":\"Europe/London\"",
+            1,
+        );
+        assert_eq!(reason(&long_reason), "bad_value:body.reason");
+        assert!(parse(&rejected(&fill(MAX_ID_LEN))).is_ok());
     }
 
     #[test]

@@ -53,12 +53,25 @@ impl Profile {
 pub enum ColumnType {
     /// Identifiers: event, push, channel and user ids; short codes.
     Id,
-    /// Free text from the vendor (reasons, categories): truncated to fit if ever too long.
+    /// Free text from the vendor (reasons, categories).
     Text,
     Int,
     Timestamp,
     /// The raw event: Redshift SUPER, PostgreSQL jsonb.
     Json,
+}
+
+impl ColumnType {
+    /// The most bytes of UTF-8 a value of this type may hold: the Redshift `VARCHAR` length
+    /// (which counts bytes, not characters) and the limit validation applies to every event;
+    /// None for types without one.
+    pub const fn max_bytes(self) -> Option<usize> {
+        match self {
+            ColumnType::Id => Some(MAX_ID_LEN),
+            ColumnType::Text => Some(MAX_TEXT_BYTES),
+            ColumnType::Int | ColumnType::Timestamp | ColumnType::Json => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,5 +132,9 @@ const TRAILING: &[Column] = &[
     Column::new("loaded_at", ColumnType::Timestamp),
 ];
 
-/// Longest identifier text accepted; matches the Redshift `VARCHAR` of [`ColumnType::Id`].
+/// Longest identifier accepted, in bytes; the Redshift `VARCHAR` of [`ColumnType::Id`].
 pub const MAX_ID_LEN: usize = 256;
+
+/// Longest free text accepted, in bytes; the Redshift `VARCHAR` of [`ColumnType::Text`]. Reasons
+/// and campaign categories are short; a value this long is more likely garbage than a category.
+pub const MAX_TEXT_BYTES: usize = 4096;

@@ -17,15 +17,24 @@ pub enum Dialect {
 
 pub const LEDGER_TABLE: &str = "pushfeed_loads";
 
-fn column_type(ty: ColumnType, dialect: Dialect) -> &'static str {
+/// Redshift, "Character types": "CHAR and VARCHAR data types are defined in terms of bytes, not
+/// characters. ... a VARCHAR(12) column can contain 12 single-byte characters, 6 two-byte
+/// characters, 4 three-byte characters, or 3 four-byte characters." So the lengths are the
+/// byte limits validation applies
+/// ([`ColumnType::max_bytes`]), and a multi-byte value that passed validation always fits.
+fn column_type(ty: ColumnType, dialect: Dialect) -> String {
     match (ty, dialect) {
-        (ColumnType::Id, Dialect::Redshift) => "VARCHAR(256)",
-        (ColumnType::Text, Dialect::Redshift) => "VARCHAR(4096)",
-        (ColumnType::Id | ColumnType::Text, Dialect::Postgres) => "TEXT",
-        (ColumnType::Int, _) => "INTEGER",
-        (ColumnType::Timestamp, _) => "TIMESTAMPTZ",
-        (ColumnType::Json, Dialect::Redshift) => "SUPER",
-        (ColumnType::Json, Dialect::Postgres) => "JSONB",
+        (ColumnType::Id | ColumnType::Text, Dialect::Redshift) => {
+            format!(
+                "VARCHAR({})",
+                ty.max_bytes().expect("text types have a limit")
+            )
+        }
+        (ColumnType::Id | ColumnType::Text, Dialect::Postgres) => "TEXT".into(),
+        (ColumnType::Int, _) => "INTEGER".into(),
+        (ColumnType::Timestamp, _) => "TIMESTAMPTZ".into(),
+        (ColumnType::Json, Dialect::Redshift) => "SUPER".into(),
+        (ColumnType::Json, Dialect::Postgres) => "JSONB".into(),
     }
 }
 
@@ -189,7 +198,7 @@ pub fn load_statements(
         (Dialect::Redshift, Some(s3)) => push(
             Role::Copy,
             format!(
-                "COPY pf_stage ({list}) FROM {} IAM_ROLE {} FORMAT AS JSON {} MANIFEST{} TIMEFORMAT 'auto' TRUNCATECOLUMNS",
+                "COPY pf_stage ({list}) FROM {} IAM_ROLE {} FORMAT AS JSON {} MANIFEST{} TIMEFORMAT 'auto'",
                 literal(&s3.manifest_url),
                 literal(&s3.iam_role),
                 literal(&s3.jsonpaths_url),
@@ -397,6 +406,8 @@ mod tests {
             let paths: Vec<String> =
                 serde_json::from_value(jsonpaths(route)["jsonpaths"].clone()).unwrap();
             assert_eq!(columns, paths, "{}", route.table);
+            // Validation sizes every value to its column; the load never alters one.
+            assert!(!copy.sql.contains("TRUNCATECOLUMNS"), "{}", copy.sql);
         }
     }
 

@@ -181,6 +181,13 @@ kind("control-char-id.json", "id holding an escaped control character",
 kind("id-with-escaped-quote.json", "an id holding an escaped quote and backslash (valid)",
      js(event(64, id='quote"back\\slash-64')), routed=1)
 kind("lowercase-type.json", "type in lower case with a space", js(event(40, type="send me")), rejected=["bad_value:type"])
+# Redshift's VARCHAR counts bytes: 2,049 two-byte characters are 4,098 bytes, over the reason's 4,096.
+kind("multibyte-reason-over-4096-bytes.json", "a rejection reason of 2,049 characters, 4,098 bytes",
+     js(event(90, "SEND_REJECTED", {"push_id": "p", "reason": "é" * 2049})), rejected=["bad_value:body.reason"])
+kind("multibyte-reason-at-4096-bytes.json", "a rejection reason of exactly 4,096 bytes of two-byte characters (valid)",
+     js(event(91, "SEND_REJECTED", {"push_id": "p", "reason": "é" * 2048})), routed=1)
+kind("multibyte-open-push-id-over-256-bytes.json", "an open's push id of 129 two-byte characters",
+     js(event(92, "OPEN", {"triggering_push": {"push_id": "é" * 129}})), rejected=["bad_value:body.push_id"])
 
 # --- escapes -------------------------------------------------------------------------------------
 kind("nul-escaped.json", "an escaped NUL (\\u0000) in a string", js(event(41))[:-1] + b',"note":"a\\u0000b"}', rejected=["nul_character"])

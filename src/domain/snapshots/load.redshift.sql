@@ -3,7 +3,7 @@ LOCK push_opens;
 -- Setup
 CREATE TEMP TABLE pf_stage (LIKE push_opens);
 -- Copy
-COPY pf_stage (event_id, occurred_at, processed_at, arrived_at, window_start, channel_id, device_type, named_user_id, iana_timezone, locale_country_code, app_version, push_id, group_id, variant_id, open_kind, session_id, campaign_categories, raw, batch_id) FROM 's3://bucket/manifests/window=2026-11-26T10:01Z/type=OPEN/batch=0019abf9bf360-1a2b3c4d.json' IAM_ROLE 'arn:aws:iam::123456789012:role/pushfeed-copy' FORMAT AS JSON 's3://bucket/jsonpaths/push_opens.json' MANIFEST GZIP TIMEFORMAT 'auto' TRUNCATECOLUMNS;
+COPY pf_stage (event_id, occurred_at, processed_at, arrived_at, window_start, channel_id, device_type, named_user_id, iana_timezone, locale_country_code, app_version, push_id, group_id, variant_id, open_kind, session_id, campaign_categories, raw, batch_id) FROM 's3://bucket/manifests/window=2026-11-26T10:01Z/type=OPEN/batch=0019abf9bf360-1a2b3c4d.json' IAM_ROLE 'arn:aws:iam::123456789012:role/pushfeed-copy' FORMAT AS JSON 's3://bucket/jsonpaths/push_opens.json' MANIFEST GZIP TIMEFORMAT 'auto';
 -- OtherBatches
 DELETE FROM pf_stage WHERE batch_id <> '0019abf9bf360-1a2b3c4d';
 -- Setup
