@@ -158,10 +158,18 @@ mod imp {
             (None, Some(c)) => RedshiftTarget::Cluster(c),
             _ => bail!("schema --aws needs --workgroup (Redshift Serverless) or --cluster-id"),
         };
-        let auth = match (target.secret_arn, target.db_user) {
-            (Some(s), _) => RedshiftAuth::SecretArn(s),
-            (None, Some(u)) => RedshiftAuth::DbUser(u),
-            (None, None) => RedshiftAuth::Iam,
+        // The tables belong to whoever creates them, and the Load must be that user: it connects
+        // with the stage's secret (workgroups) or database user (clusters), never as the caller's
+        // own IAM-derived user.
+        let auth = match (&where_, target.secret_arn, target.db_user) {
+            (_, Some(s), _) => RedshiftAuth::SecretArn(s),
+            (RedshiftTarget::Cluster(_), None, Some(u)) => RedshiftAuth::DbUser(u),
+            (RedshiftTarget::Workgroup(_), None, _) => bail!(
+                "schema --aws --workgroup needs --secret-arn: the Load task connects with that secret, so the tables must be created as its user (the stack output SchemaCommand is the exact command)"
+            ),
+            (RedshiftTarget::Cluster(_), None, None) => bail!(
+                "schema --aws --cluster-id needs --db-user (or --secret-arn): the Load task's database user, who must own the tables (the stack output SchemaCommand is the exact command)"
+            ),
         };
         let client = crate::adapters::aws::sdk::redshiftdata::Client::new(&load_sdk_config().await);
         let warehouse = RedshiftWarehouse::new(client, where_, target.database, auth);

@@ -120,3 +120,36 @@ async fn replay_executions_and_history_on_step_functions() {
         "{text}"
     );
 }
+
+/// The tables belong to the user who creates them and the Load connects as the stage's secret
+/// (or database user): `schema --aws` refuses to create them as anyone else.
+#[test]
+fn schema_aws_creates_the_tables_as_the_loads_user_only() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_pushfeed"))
+            .arg("--home")
+            .arg(home.path())
+            .args(["schema", "--aws", "--database", "pushfeed"])
+            .args(args)
+            .env("AWS_ENDPOINT_URL", moto_endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .env_remove("AWS_PROFILE")
+            .output()
+            .unwrap()
+    };
+    let out = run(&["--workgroup", "wg"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("needs --secret-arn"),
+        "{err}"
+    );
+    let out = run(&["--cluster-id", "c"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && err.contains("needs --db-user"),
+        "{err}"
+    );
+}

@@ -39,8 +39,13 @@ export type RedshiftConfig =
       readonly database: string;
       readonly workgroupName: string;
       readonly workgroupId: string;
-      /** A Secrets Manager secret (username, password) to connect with; without it, IAM credentials. */
-      readonly secretArn?: string;
+      /**
+       * A Secrets Manager secret (username, password) that both `pushfeed schema --aws` and the
+       * Load task connect with, so the tables are owned by the user that loads them. Required:
+       * with IAM credentials each caller would be a different database user (the Load role's
+       * own IAM-derived user would have no rights on tables someone else created).
+       */
+      readonly secretArn: string;
     }
   /** An existing provisioned cluster, reached with temporary credentials of a database user. */
   | {
@@ -171,6 +176,13 @@ export function resolveConfig(config: PushfeedConfig): PushfeedConfig {
   }
   if (retention.rawDays * 24 < stream.retentionHours) {
     fail('retention.rawDays must cover at least the stream retention: raw/ is the replay source beyond it');
+  }
+  const redshift = config.redshift;
+  if (redshift.kind === 'existing-workgroup' && !redshift.secretArn) {
+    fail(
+      'redshift.secretArn is required for an existing workgroup: pushfeed schema --aws and the Load task must ' +
+        'connect as the same database user, the owner of the tables (see the README, "Configure a stage")',
+    );
   }
   for (const email of config.alertEmails) {
     if (!/^[^@\s]+@[^@\s]+$/.test(email)) fail(`alertEmails: "${email}" is not an email address`);

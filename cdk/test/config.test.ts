@@ -31,6 +31,11 @@ test.each<[string, Partial<PushfeedConfig>, RegExp]>([
   ['a wait shorter than the Firehose buffer', { awaitWaitSeconds: 30 }, /shorter than the Firehose buffer/],
   ['a wait that is not a whole number', { awaitWaitSeconds: 75.5 }, /whole number/],
   ['a bad email', { alertEmails: ['ops'] }, /not an email address/],
+  [
+    'an existing workgroup without the secret that schema and Load share',
+    { redshift: { kind: 'existing-workgroup', database: 'd', workgroupName: 'w', workgroupId: 'i' } as never },
+    /secretArn is required/,
+  ],
 ])('refuses %s', (_what, overrides, message) => {
   expect(() => resolveConfig({ ...DEFAULTS, stage: 'dev', ...overrides } as PushfeedConfig)).toThrow(message);
 });

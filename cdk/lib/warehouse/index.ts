@@ -144,7 +144,7 @@ export class Warehouse extends Construct {
         this.environment = {
           PUSHFEED_REDSHIFT_WORKGROUP: config.workgroupName,
           PUSHFEED_REDSHIFT_DATABASE: config.database,
-          ...(config.secretArn ? { PUSHFEED_REDSHIFT_SECRET_ARN: config.secretArn } : {}),
+          PUSHFEED_REDSHIFT_SECRET_ARN: config.secretArn,
         };
         this.loadStatements = [
           new iam.PolicyStatement({
@@ -152,16 +152,12 @@ export class Warehouse extends Construct {
             resources: [workgroupArn],
           }),
           dataApiRead,
-          config.secretArn
-            ? new iam.PolicyStatement({
-                actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
-                resources: [config.secretArn],
-              })
-            : new iam.PolicyStatement({ actions: ['redshift-serverless:GetCredentials'], resources: [workgroupArn] }),
+          new iam.PolicyStatement({
+            actions: ['secretsmanager:GetSecretValue', 'secretsmanager:DescribeSecret'],
+            resources: [config.secretArn],
+          }),
         ];
-        this.connectionArgs =
-          `--workgroup ${config.workgroupName} --database ${config.database}` +
-          (config.secretArn ? ` --secret-arn ${config.secretArn}` : '');
+        this.connectionArgs = `--workgroup ${config.workgroupName} --database ${config.database} --secret-arn ${config.secretArn}`;
         break;
       }
       case 'existing-cluster': {

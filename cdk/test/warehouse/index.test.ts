@@ -55,24 +55,30 @@ describe('a new Redshift Serverless namespace', () => {
 });
 
 describe('an existing workgroup', () => {
+  const secretArn = 'arn:aws:secretsmanager:eu-west-2:123456789012:secret:pushfeed-loader-AbCdEf';
   const { stack, template } = synth({
-    redshift: { kind: 'existing-workgroup', workgroupName: 'analytics', workgroupId: 'wg-1234', database: 'dw' },
+    redshift: { kind: 'existing-workgroup', workgroupName: 'analytics', workgroupId: 'wg-1234', database: 'dw', secretArn },
   });
 
-  test('creates no namespace or workgroup, and Load gets IAM credentials for it', () => {
+  test('creates no namespace or workgroup, and Load connects with the secret the schema command uses', () => {
     template.resourceCountIs('AWS::RedshiftServerless::Namespace', 0);
     template.resourceCountIs('AWS::RedshiftServerless::Workgroup', 0);
     template.hasResourceProperties('AWS::Lambda::Function', {
       FunctionName: 'test-pushfeed-load',
       Environment: {
-        Variables: Match.objectLike({ PUSHFEED_REDSHIFT_WORKGROUP: 'analytics', PUSHFEED_REDSHIFT_DATABASE: 'dw' }),
+        Variables: Match.objectLike({
+          PUSHFEED_REDSHIFT_WORKGROUP: 'analytics',
+          PUSHFEED_REDSHIFT_DATABASE: 'dw',
+          PUSHFEED_REDSHIFT_SECRET_ARN: secretArn,
+        }),
       },
     });
     const loadRole = idOf(stack.parts.tasks.functions.load.role!);
-    const workgroup = JSON.stringify(resourcesAllowed(template, loadRole, 'redshift-serverless:GetCredentials'));
-    expect(workgroup).toContain(':workgroup/wg-1234');
+    expect(resourcesAllowed(template, loadRole, 'secretsmanager:GetSecretValue')).toEqual([secretArn]);
     expect(JSON.stringify(resourcesAllowed(template, loadRole, 'redshift-data:BatchExecuteStatement'))).toContain(':workgroup/wg-1234');
-    expect(actionsOfRole(template, loadRole)).not.toContain('secretsmanager:GetSecretValue');
+    // Its own IAM-derived database user would own nothing: it gets no way to sign in as one.
+    expect(actionsOfRole(template, loadRole)).not.toContain('redshift-serverless:GetCredentials');
+    expect(JSON.stringify(template.findOutputs('SchemaCommand'))).toContain(`--secret-arn ${secretArn}`);
   });
 });
 

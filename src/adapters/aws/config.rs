@@ -44,9 +44,9 @@ pub struct TaskEnv {
     pub redshift_target: Option<RedshiftTarget>,
     /// `PUSHFEED_REDSHIFT_DATABASE`: the database of the tables (Load).
     pub redshift_database: Option<String>,
-    /// `PUSHFEED_REDSHIFT_SECRET_ARN`: a Secrets Manager secret with the database credentials; or
-    /// `PUSHFEED_REDSHIFT_DB_USER`: a database user (clusters). Neither: the function's IAM
-    /// identity (workgroups).
+    /// `PUSHFEED_REDSHIFT_SECRET_ARN`: a Secrets Manager secret with the database credentials
+    /// (workgroups, or clusters); or `PUSHFEED_REDSHIFT_DB_USER`: a database user (clusters). The
+    /// same identity `pushfeed schema --aws` created the tables with.
     pub redshift_auth: RedshiftAuth,
     /// `PUSHFEED_COPY_ROLE_ARN`: the IAM role Redshift's COPY assumes to read the bucket (Load).
     pub copy_role_arn: Option<String>,
@@ -272,13 +272,7 @@ impl AwsPorts {
             "PUSHFEED_REDSHIFT_DATABASE",
             "the database of the tables",
         )?;
-        if matches!(self.env.redshift_target, Some(RedshiftTarget::Cluster(_)))
-            && self.env.redshift_auth == RedshiftAuth::Iam
-        {
-            return Err(ConfigError(
-                "PUSHFEED_REDSHIFT_SECRET_ARN is not set: a cluster needs it, or PUSHFEED_REDSHIFT_DB_USER.".into(),
-            ));
-        }
+        self.env.check_load_identity()?;
         TaskEnv::required(
             &self.env.copy_role_arn,
             "PUSHFEED_COPY_ROLE_ARN",
@@ -288,6 +282,26 @@ impl AwsPorts {
             .warehouse
             .clone()
             .expect("set with the target and database"))
+    }
+}
+
+impl TaskEnv {
+    /// The Load must connect as the database user that `pushfeed schema --aws` created the
+    /// tables as (their owner): a secret or a cluster's database user, which both sides are given.
+    /// The Load role's own IAM-derived user would be a different user, with no rights on them.
+    fn check_load_identity(&self) -> Result<(), ConfigError> {
+        match (&self.redshift_target, &self.redshift_auth) {
+            (Some(RedshiftTarget::Cluster(_)), RedshiftAuth::Iam) => Err(ConfigError(
+                "PUSHFEED_REDSHIFT_SECRET_ARN is not set: a cluster needs it, or PUSHFEED_REDSHIFT_DB_USER.".into(),
+            )),
+            (Some(RedshiftTarget::Workgroup(_)), RedshiftAuth::Iam) => Err(ConfigError(
+                "PUSHFEED_REDSHIFT_SECRET_ARN is not set: the Load connects to a workgroup with the secret that `pushfeed schema --aws` used, so that it is the tables' owner.".into(),
+            )),
+            (Some(RedshiftTarget::Workgroup(_)), RedshiftAuth::DbUser(_)) => Err(ConfigError(
+                "PUSHFEED_REDSHIFT_DB_USER is for clusters: a workgroup needs PUSHFEED_REDSHIFT_SECRET_ARN instead.".into(),
+            )),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -321,6 +335,23 @@ mod tests {
             bad,
             "PUSHFEED_LAG_MINUTES must be a whole number, not `one`."
         );
+    }
+
+    #[test]
+    fn the_load_connects_as_the_tables_owner() {
+        let check = |pairs: &[(&str, &str)]| env(pairs).unwrap().check_load_identity();
+        let workgroup = ("PUSHFEED_REDSHIFT_WORKGROUP", "w");
+        let secret = ("PUSHFEED_REDSHIFT_SECRET_ARN", "arn:s");
+        assert!(check(&[workgroup, secret]).is_ok());
+        let e = check(&[workgroup]).unwrap_err().to_string();
+        assert!(
+            e.contains("PUSHFEED_REDSHIFT_SECRET_ARN is not set") && e.contains("owner"),
+            "{e}"
+        );
+        assert!(check(&[workgroup, ("PUSHFEED_REDSHIFT_DB_USER", "u")]).is_err());
+        let cluster = ("PUSHFEED_REDSHIFT_CLUSTER_ID", "c");
+        assert!(check(&[cluster, ("PUSHFEED_REDSHIFT_DB_USER", "u")]).is_ok());
+        assert!(check(&[cluster]).is_err());
     }
 
     #[test]
