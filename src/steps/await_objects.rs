@@ -72,39 +72,21 @@ pub async fn scan_delivered(
             }) if event_type == input.event_type && window == input.window => {}
             _ => continue,
         }
-        // Read in parts: a delivered object may be large (Firehose buffers up to 128 MiB).
-        let reading = |e| StepError::from_port(&format!("{ctx}: reading {}", meta.key), e);
-        let mut lines = ObjectLines::open(store, &meta.key, READ_CHUNK)
-            .await
-            .map_err(reading)?;
-        let mut mine = 0;
-        while let Some(block) = lines.next_block().await.map_err(|e| match e.kind {
-            ErrorKind::Permanent if e.operation.starts_with("inflating ") => {
-                StepError::InvalidInput(format!(
-                    "{ctx}: delivered object {} is not gzip: {}",
-                    meta.key, e.message
-                ))
-            }
-            _ => reading(e),
-        })? {
-            for line in block.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
-                let Some(tags) = row_tags(line, &mut head) else {
-                    continue;
-                };
-                if tags.batch_id != input.batch.as_str() {
-                    continue;
+        // One transient failure among many objects should not cost the whole scan (and with
+        // it the step, whose retry reads every object again): each object is retried on its
+        // own, a few times. Its rows are counted by number, so a part read twice counts once.
+        let mut tries = 0;
+        let (mine, gzip) = loop {
+            tries += 1;
+            match scan_object(store, &meta.key, input, &ctx, &mut seen, &mut head).await {
+                Err(StepError::Transient(_)) if tries < OBJECT_READ_TRIES => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20 << tries)).await;
                 }
-                if !seen.insert(tags.row) {
-                    return Err(StepError::InvalidInput(format!(
-                        "{ctx}: delivered object {} holds row {} of batch {}, which has {} rows",
-                        meta.key, tags.row, input.batch, input.count
-                    )));
-                }
-                mine += 1;
+                result => break result?,
             }
-        }
+        };
         if mine > 0 {
-            gzip_objects += usize::from(lines.is_gzip());
+            gzip_objects += usize::from(gzip);
             objects.push((meta.key, mine));
         }
     }
@@ -113,6 +95,50 @@ pub async fn scan_delivered(
         distinct: seen.distinct,
         gzip_objects,
     })
+}
+
+/// Reads of one delivered object before a transient failure fails the scan.
+const OBJECT_READ_TRIES: u32 = 3;
+
+/// Counts one delivered object's rows of the batch into `seen`: how many it holds, and whether
+/// it is gzip.
+async fn scan_object(
+    store: &dyn ObjectStore,
+    key: &str,
+    input: &BranchInput,
+    ctx: &str,
+    seen: &mut RowsSeen,
+    head: &mut Vec<u8>,
+) -> Result<(u64, bool), StepError> {
+    // Read in parts: a delivered object may be large (Firehose buffers up to 128 MiB).
+    let reading = |e| StepError::from_port(&format!("{ctx}: reading {key}"), e);
+    let mut lines = ObjectLines::open(store, key, READ_CHUNK)
+        .await
+        .map_err(reading)?;
+    let mut mine = 0;
+    while let Some(block) = lines.next_block().await.map_err(|e| match e.kind {
+        ErrorKind::Permanent if e.operation.starts_with("inflating ") => StepError::InvalidInput(
+            format!("{ctx}: delivered object {key} is not gzip: {}", e.message),
+        ),
+        _ => reading(e),
+    })? {
+        for line in block.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
+            let Some(tags) = row_tags(line, head) else {
+                continue;
+            };
+            if tags.batch_id != input.batch.as_str() {
+                continue;
+            }
+            if !seen.insert(tags.row) {
+                return Err(StepError::InvalidInput(format!(
+                    "{ctx}: delivered object {key} holds row {} of batch {}, which has {} rows",
+                    tags.row, input.batch, input.count
+                )));
+            }
+            mine += 1;
+        }
+    }
+    Ok((mine, lines.is_gzip()))
 }
 
 /// The tags of a staging row, parsed from the part before its raw event when it can be: `raw`
@@ -181,6 +207,95 @@ mod tests {
         assert_eq!(&*row_tags(line, &mut head).unwrap().batch_id, "b2");
         assert!(row_tags(b"{\"raw\":1}", &mut head).is_none());
         assert!(row_tags(b"not json", &mut head).is_none());
+    }
+
+    /// A store whose reads of delivered objects fail transiently a given number of times each.
+    struct Flaky {
+        inner: crate::adapters::local::object_store::LocalObjectStore,
+        failures: u32,
+        seen: std::sync::Mutex<std::collections::HashMap<String, u32>>,
+    }
+
+    #[async_trait::async_trait]
+    impl ObjectStore for Flaky {
+        async fn put(&self, key: &str, bytes: Vec<u8>) -> crate::ports::PortResult<()> {
+            self.inner.put(key, bytes).await
+        }
+        async fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> crate::ports::PortResult<()> {
+            self.inner.put_if_absent(key, bytes).await
+        }
+        async fn get(&self, key: &str) -> crate::ports::PortResult<Vec<u8>> {
+            let n = {
+                let mut seen = self.seen.lock().unwrap();
+                let n = seen.entry(key.to_string()).or_default();
+                *n += 1;
+                *n
+            };
+            if n <= self.failures {
+                return Err(crate::ports::PortError::transient(
+                    format!("reading {key}"),
+                    "503 SlowDown",
+                ));
+            }
+            self.inner.get(key).await
+        }
+        async fn list(
+            &self,
+            prefix: &str,
+        ) -> crate::ports::PortResult<Vec<crate::ports::ObjectMeta>> {
+            self.inner.list(prefix).await
+        }
+        async fn writer(
+            &self,
+            key: &str,
+        ) -> crate::ports::PortResult<Box<dyn crate::ports::ObjectWriter>> {
+            self.inner.writer(key).await
+        }
+        fn url(&self, key: &str) -> String {
+            self.inner.url(key)
+        }
+    }
+
+    #[tokio::test]
+    async fn a_transient_read_of_one_object_is_retried_on_its_own() {
+        let dir = tempfile::tempdir().unwrap();
+        let batch: crate::domain::keys::BatchId = "0019abf9bf360-1a2b3c4d".parse().unwrap();
+        let window = "2026-11-26T10:01Z".parse().unwrap();
+        let input = BranchInput {
+            window,
+            batch: batch.clone(),
+            event_type: "UNINSTALL".into(),
+            table: "push_uninstalls".into(),
+            delivery_stream: "pushfeed-push-uninstalls".into(),
+            staging_key: String::new(),
+            count: 3,
+            execution: None,
+            attempt: 0,
+        };
+        for failures in [0, OBJECT_READ_TRIES - 1, OBJECT_READ_TRIES] {
+            let store = Flaky {
+                inner: crate::adapters::local::object_store::LocalObjectStore::new(dir.path(), "b"),
+                failures,
+                seen: Default::default(),
+            };
+            for row in 0..3 {
+                let line = format!("{{\"event_id\":\"e{row}\",\"window\":\"2026-11-26T10:01Z\",\"row\":{row},\"batch_id\":\"{batch}\",\"raw\":{{}}}}\n");
+                let key = format!("events/UNINSTALL/window=2026-11-26T10:01Z/part-{row}");
+                store.inner.put(&key, line.into_bytes()).await.unwrap();
+            }
+            match scan_delivered(&store, &input).await {
+                Ok(found) if failures < OBJECT_READ_TRIES => {
+                    assert_eq!((found.distinct, found.objects.len()), (3, 3));
+                }
+                Err(StepError::Transient(m)) if failures == OBJECT_READ_TRIES => {
+                    assert!(m.contains("part-0") && m.contains("503"), "{m}");
+                }
+                other => panic!(
+                    "{failures} failures per object: {:?}",
+                    other.map(|f| f.distinct)
+                ),
+            }
+        }
     }
 
     #[test]
