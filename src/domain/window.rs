@@ -92,6 +92,12 @@ impl Window {
         Ok((0..=n).map(|i| from.minus_minutes(-i)).collect())
     }
 
+    /// When a stream that keeps records for `retention_hours` drops the window's first records:
+    /// they arrived at its start at the earliest.
+    pub fn retention_ends_ms(self, retention_hours: u32) -> i64 {
+        self.start_ms + i64::from(retention_hours) * 3_600_000
+    }
+
     /// RFC 3339 of the start, as stored in `window_start` columns.
     pub fn start_rfc3339(self) -> String {
         format_timestamp_ms(self.start_ms)
