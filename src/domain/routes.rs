@@ -16,6 +16,43 @@ pub const DEFAULT_ROUTES_JSON: &str = include_str!("../../config/routes.json");
 /// Tables pushfeed owns besides the routed ones; a route may not take their names.
 pub const RESERVED_TABLES: &[&str] = &["pushfeed_loads"];
 
+/// Name prefixes a route's table may not start with: `pushfeed_` is pushfeed's own objects (the
+/// ledger, and whatever it adds later); `pf_` is the loader's temporary tables (`pf_stage`,
+/// `pf_ids`...), which would shadow a table of the same name inside the load and leave it empty.
+pub const RESERVED_TABLE_PREFIXES: &[&str] = &["pushfeed_", "pf_"];
+
+/// Words neither warehouse takes as a table name without quoting, and pushfeed never quotes.
+///
+/// Redshift, "Reserved words": "The following is a list of Amazon Redshift reserved words. You
+/// can use the reserved words with delimited identifiers (double quotation marks)."
+const REDSHIFT_RESERVED: &str = "aes128 aes256 all allowoverwrite analyse analyze and any array as asc authorization az64 backup between binary blanksasnull both bytedict bzip2 case cast check collate column constraint create credentials cross current_date current_time current_timestamp current_user current_user_id default deferrable deflate defrag delta delta32k desc disable distinct do else emptyasnull enable encode encrypt encryption end except explicit false for foreign freeze from full globaldict256 globaldict64k grant group gzip having identity ignore ilike in initially inner intersect interval into is isnull join leading left like limit localtime localtimestamp lun luns lzo lzop minus mostly16 mostly32 mostly8 natural new not notnull null nulls off offline offset oid old on only open or order outer overlaps parallel partition percent permissions pivot placing primary raw readratio recover references rejectlog resort respect restore right select session_user similar snapshot some sysdate system table tag tdes text255 text32k then timestamp to top trailing true truncatecolumns union unique unnest unpivot user using verbose wallet when where with without";
+
+/// PostgreSQL 15's `SELECT word FROM pg_get_keywords() WHERE catcode IN ('R', 'T')`: the
+/// reserved words, and those reserved except as function or type names (a table name is neither).
+const POSTGRES_RESERVED: &str = "all analyse analyze and any array as asc asymmetric authorization binary both case cast check collate collation column concurrently constraint create cross current_catalog current_date current_role current_schema current_time current_timestamp current_user default deferrable desc distinct do else end except false fetch for foreign freeze from full grant group having ilike in initially inner intersect into is isnull join lateral leading left like limit localtime localtimestamp natural not notnull null offset on only or order outer overlaps placing primary references returning right select session_user similar some symmetric table tablesample then to trailing true union unique user using variadic verbose when where window with";
+
+/// Why a table name cannot be a route's, or None if it can.
+fn reserved_table_reason(table: &str) -> Option<String> {
+    if RESERVED_TABLES.contains(&table) {
+        return Some("is a pushfeed table".into());
+    }
+    if let Some(prefix) = RESERVED_TABLE_PREFIXES
+        .iter()
+        .find(|p| table.starts_with(*p))
+    {
+        return Some(format!(
+            "starts with `{prefix}`, which pushfeed keeps for its own tables (`pf_` for the loader's temporary ones, which would hide it during the load)"
+        ));
+    }
+    let is = |list: &str| list.split(' ').any(|w| w == table);
+    match (is(REDSHIFT_RESERVED), is(POSTGRES_RESERVED)) {
+        (false, false) => None,
+        (true, true) => Some("is a reserved word in Redshift and PostgreSQL".into()),
+        (true, false) => Some("is a reserved word in Redshift".into()),
+        (false, true) => Some("is a reserved word in PostgreSQL".into()),
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Route {
@@ -90,10 +127,16 @@ impl RoutingTable {
                     r.event_type
                 ));
             }
-            if !is_table_name(&r.table) || RESERVED_TABLES.contains(&r.table.as_str()) {
+            if !is_table_name(&r.table) {
                 return Err(format!(
-                    "table `{}` of {} must be a lower-case SQL name (letters, digits, _; at most 63) and not a pushfeed table",
+                    "table `{}` of {} must be a lower-case SQL name (letters, digits, _; at most 63)",
                     r.table, r.event_type
+                ));
+            }
+            if let Some(why) = reserved_table_reason(&r.table) {
+                return Err(format!(
+                    "table `{}` of {} {why}: choose another name, such as `{}_events`",
+                    r.table, r.event_type, r.table
                 ));
             }
             if !is_stream_name(&r.delivery_stream) {
@@ -215,7 +258,30 @@ mod tests {
         assert!(err(&one("send", "push_sends", "s")).contains("event type `send`"));
         assert!(err(&one("SEND", "push sends; drop table x", "s"))
             .contains("table `push sends; drop table x`"));
-        assert!(err(&one("SEND", "pushfeed_loads", "s")).contains("not a pushfeed table"));
+        assert!(err(&one("SEND", "pushfeed_loads", "s")).contains("is a pushfeed table"));
+        // Every name the loader or the warehouse reserves, refused with why.
+        for (table, why) in [
+            ("pf_stage", "starts with `pf_`"),
+            ("pf_new", "starts with `pf_`"),
+            ("pushfeed_status", "starts with `pushfeed_`"),
+            ("order", "reserved word in Redshift and PostgreSQL"),
+            ("user", "reserved word in Redshift and PostgreSQL"),
+            ("timestamp", "reserved word in Redshift"),
+            ("window", "reserved word in PostgreSQL"),
+        ] {
+            let e = err(&one("SEND", table, "s"));
+            assert!(
+                e.contains(&format!("table `{table}` of SEND")) && e.contains(why),
+                "{e}"
+            );
+        }
+        // Words that are keywords but not reserved stay usable.
+        for table in ["events", "opens", "sends", "start", "connect"] {
+            assert!(
+                RoutingTable::from_json(&one("SEND", table, "s"), "x").is_ok(),
+                "{table}"
+            );
+        }
         assert!(err(&one("SEND", "t", "a/b")).contains("delivery stream `a/b`"));
         assert!(err(r#"{"routes":[],"extra":1}"#).contains("unknown field"));
         let twice = r#"{"routes":[{"event_type":"A","table":"a","delivery_stream":"a"},{"event_type":"A","table":"b","delivery_stream":"b"}]}"#;
