@@ -1251,14 +1251,14 @@ async fn states_run(
 }
 
 fn rows_json(result: &QueryResult) -> Value {
+    let columns = result.unique_columns();
     Value::Array(
         result
             .rows
             .iter()
             .map(|row| {
                 Value::Object(
-                    result
-                        .columns
+                    columns
                         .iter()
                         .zip(row)
                         .map(|(c, v)| {

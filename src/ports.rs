@@ -247,6 +247,29 @@ pub struct QueryResult {
     pub rows: Vec<Vec<Option<String>>>,
 }
 
+impl QueryResult {
+    /// The column names made unique, for results keyed by name (JSON objects): a repeated name
+    /// gets `_2`, `_3`... (skipping names the result already has), so no column is dropped.
+    pub fn unique_columns(&self) -> Vec<String> {
+        let mut taken: std::collections::HashSet<String> = self.columns.iter().cloned().collect();
+        let mut seen = std::collections::HashSet::new();
+        self.columns
+            .iter()
+            .map(|c| {
+                if seen.insert(c.clone()) {
+                    return c.clone();
+                }
+                let name = (2..)
+                    .map(|n| format!("{c}_{n}"))
+                    .find(|n| !taken.contains(n))
+                    .expect("an unused name");
+                taken.insert(name.clone());
+                name
+            })
+            .collect()
+    }
+}
+
 #[async_trait]
 pub trait Warehouse: Send + Sync {
     fn dialect(&self) -> Dialect;
@@ -287,5 +310,19 @@ pub struct SystemClock;
 impl Clock for SystemClock {
     fn now_ms(&self) -> i64 {
         crate::domain::window::now_ms()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_column_names_are_made_unique_without_taking_an_existing_one() {
+        let r = QueryResult {
+            columns: ["a", "a", "a_2", "b", "a"].map(String::from).to_vec(),
+            rows: vec![],
+        };
+        assert_eq!(r.unique_columns(), ["a", "a_3", "a_2", "b", "a_4"]);
     }
 }

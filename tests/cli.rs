@@ -249,6 +249,9 @@ fn sql_errors_are_reported_not_panicked() {
     assert!(stderr(&out).contains("no_such_table"), "{}", stderr(&out));
     let ok = json_ok(&home.pushfeed(&["--json", "sql", "select 1 as one, null as nothing"]));
     assert_eq!(ok, serde_json::json!([{"one": "1", "nothing": null}]));
+    // Two columns of one name both come out.
+    let ok = json_ok(&home.pushfeed(&["--json", "sql", "select 1 as a, 2 as a, 3 as a_2"]));
+    assert_eq!(ok, serde_json::json!([{"a": "1", "a_3": "2", "a_2": "3"}]));
 }
 
 #[test]
