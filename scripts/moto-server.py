@@ -5,7 +5,10 @@ concurrent writers (issue 4), so this builds the same app and serves it one requ
 Single-threaded werkzeug also speaks HTTP/1.0, closing each connection after its response, so one
 client's idle keep-alive connection never blocks the others.
 
-usage: python scripts/moto-server.py PORT_FILE
+With --iam, every request is authenticated and authorized against IAM, as scripts/moto_iam.py
+describes (the least-privilege tests' server); without it, nothing is checked.
+
+usage: python scripts/moto-server.py PORT_FILE [--iam]
 """
 
 import sys
@@ -20,6 +23,10 @@ from werkzeug.serving import make_server
 
 def main() -> None:
     port_file = sys.argv[1]
+    if sys.argv[2:] == ["--iam"]:
+        import moto_iam
+
+        moto_iam.install()
     app = DomainDispatcherApplication(create_backend_app)
     server = make_server(
         "127.0.0.1", 0, app, threaded=False, request_handler=MotoRequestHandler

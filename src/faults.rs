@@ -619,6 +619,11 @@ impl ObjectStore for FaultyStore {
         self.inner.get(key).await
     }
 
+    async fn get_if_exists(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+        self.before(|| format!("reading object {key}"))?;
+        self.inner.get_if_exists(key).await
+    }
+
     async fn list(&self, prefix: &str) -> PortResult<Vec<ObjectMeta>> {
         self.before(|| format!("listing {prefix}"))?;
         let listed = self.inner.list(prefix).await?;

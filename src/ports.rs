@@ -170,6 +170,18 @@ pub trait ObjectStore: Send + Sync {
     /// Writes only if nothing is stored under the key; `AlreadyExists` otherwise.
     async fn put_if_absent(&self, key: &str, bytes: Vec<u8>) -> PortResult<()>;
     async fn get(&self, key: &str) -> PortResult<Vec<u8>>;
+    /// The object under `key`, or `None` when nothing is stored there. Steps that expect a key
+    /// may be absent (a window's first checkpoint lookup) ask this, never `get` and its
+    /// `NotFound`: S3 reports a missing key as 403 AccessDenied to a caller that may not list the
+    /// bucket, so an S3 adapter decides absence by listing. The default reads with `get`, for
+    /// stores whose reads report absence truthfully (the local directory).
+    async fn get_if_exists(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+        match self.get(key).await {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind == ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
     /// Every object whose key starts with `prefix`, sorted by key.
     async fn list(&self, prefix: &str) -> PortResult<Vec<ObjectMeta>>;
     /// Starts a streamed write, for objects too large to hold in memory.

@@ -439,11 +439,12 @@ pub async fn read_window(
         )));
     }
     let checkpoint_key = ObjectKey::Checkpoint { window }.to_string();
-    let previous: Option<Checkpoint> = match store.get(&checkpoint_key).await {
-        Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
+    // A first run finds no checkpoint: absence is an answer of the store, never a failed read.
+    let previous: Option<Checkpoint> = match store.get_if_exists(&checkpoint_key).await {
+        Ok(Some(bytes)) => Some(serde_json::from_slice(&bytes).map_err(|e| {
             StepError::InvalidInput(format!("checkpoint {checkpoint_key} is not readable: {e}; delete it to re-read the window from the stream"))
         })?),
-        Err(e) if e.kind == ErrorKind::NotFound => None,
+        Ok(None) => None,
         Err(e) => return Err(StepError::from_port(&format!("window {window}: reading {checkpoint_key}"), e)),
     };
     let batch = BatchId::generate(now);

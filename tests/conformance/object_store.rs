@@ -7,6 +7,7 @@ use pushfeed::ports::{ErrorKind, ObjectStore};
 pub async fn all(store: &dyn ObjectStore, bucket: &str, list_many: usize) {
     put_get_and_missing(store).await;
     put_if_absent(store).await;
+    get_if_exists(store).await;
     list_by_prefix(store).await;
     list_many_objects(store, list_many).await;
     streamed_write(store, 11 * 1024 * 1024 + 17).await;
@@ -42,6 +43,21 @@ pub async fn put_if_absent(store: &dyn ObjectStore) {
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::AlreadyExists, "{e}");
     assert_eq!(store.get("c/once/cp.json").await.unwrap(), b"first");
+}
+
+/// Absence is an answer, not an error; a key that only prefixes others is absent.
+pub async fn get_if_exists(store: &dyn ObjectStore) {
+    assert_eq!(store.get_if_exists("c/maybe/w.json").await.unwrap(), None);
+    store
+        .put("c/maybe/w.json.tmp", b"other".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(store.get_if_exists("c/maybe/w.json").await.unwrap(), None);
+    store.put("c/maybe/w.json", b"cp".to_vec()).await.unwrap();
+    assert_eq!(
+        store.get_if_exists("c/maybe/w.json").await.unwrap(),
+        Some(b"cp".to_vec())
+    );
 }
 
 pub async fn list_by_prefix(store: &dyn ObjectStore) {

@@ -106,6 +106,42 @@ impl ObjectStore for S3ObjectStore {
         Ok(bytes.to_vec())
     }
 
+    /// Absence is decided by a ListObjectsV2 whose prefix is the key itself, then the object is
+    /// read. A GetObject alone cannot tell: AWS's GetObject reference says "If the object you
+    /// request doesn't exist, the error that Amazon S3 returns depends on whether you also have
+    /// the s3:ListBucket permission. If you have the s3:ListBucket permission on the bucket,
+    /// Amazon S3 returns an HTTP status code 404 Not Found error. If you don't have the
+    /// s3:ListBucket permission, Amazon S3 returns an HTTP status code 403 Access Denied error."
+    /// The task roles hold s3:ListBucket only with an `s3:prefix` condition, which a GetObject
+    /// carries no value for, so a missing key reads as 403 there; a listing whose prefix is the
+    /// key lies inside the granted prefixes, so it is allowed and answers truthfully.
+    async fn get_if_exists(&self, key: &str) -> PortResult<Option<Vec<u8>>> {
+        let page = self
+            .client
+            .list_objects_v2()
+            .bucket(&self.bucket)
+            .prefix(key)
+            // The key itself sorts first among the keys it prefixes.
+            .max_keys(1)
+            .send()
+            .await
+            .map_err(|e| {
+                classify(
+                    format!("looking up object {key} in bucket {}", self.bucket),
+                    e,
+                )
+            })?;
+        let listed = page
+            .contents
+            .unwrap_or_default()
+            .into_iter()
+            .any(|o| o.key.as_deref() == Some(key));
+        if !listed {
+            return Ok(None);
+        }
+        self.get(key).await.map(Some)
+    }
+
     async fn list(&self, prefix: &str) -> PortResult<Vec<ObjectMeta>> {
         let op = || format!("listing {prefix} in bucket {}", self.bucket);
         let mut out = Vec::new();
