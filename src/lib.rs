@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod chaos;
 pub mod cli;
+pub mod deploy_contract;
 pub mod domain;
 pub mod faults;
 pub mod generate;

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::window::Window;
-use crate::ports::{Clock, Delivery, Message, Notifier, ObjectStore, Stream, Warehouse};
+use crate::ports::{Clock, Delivery, ErrorKind, Message, Notifier, ObjectStore, Stream, Warehouse};
 use crate::steps::contract::{LoadOutput, ReadStats};
 use crate::steps::{self, names, Settings, StepError};
 
@@ -96,6 +96,21 @@ where
     })
 }
 
+/// The error name the `sns:publish` integration reports for a failed publish: Step Functions names
+/// SNS's exception `SNS.<ExceptionName>` (Publish's errors are listed in the SNS API reference). A
+/// failure that may pass on a second try gets a name NotifyFailure retries
+/// (config/contract.json `retry.sns`); any other a name it does not, so it goes straight to
+/// NotifyFailureFallback.
+pub fn sns_error_name(kind: ErrorKind) -> &'static str {
+    match kind {
+        ErrorKind::Transient => "SNS.InternalErrorException",
+        ErrorKind::NotFound => "SNS.NotFoundException",
+        ErrorKind::AlreadyExists | ErrorKind::Permanent | ErrorKind::Trimmed => {
+            "SNS.InvalidParameterException"
+        }
+    }
+}
+
 /// The task registry: pushfeed's four steps and the SNS topic.
 pub fn registry(ports: LocalPorts, settings: Arc<Settings>) -> Registry {
     let (p, s) = (ports.clone(), settings.clone());
@@ -158,7 +173,7 @@ pub fn registry(ports: LocalPorts, settings: Arc<Settings>) -> Registry {
             let id = notifier
                 .publish(&message)
                 .await
-                .map_err(|e| TaskError::new("SNS.InternalErrorException", e.to_string()))?;
+                .map_err(|e| TaskError::new(sns_error_name(e.kind), e.to_string()))?;
             Ok(serde_json::json!({ "MessageId": id }))
         }
     });

@@ -3,6 +3,8 @@
 //! statement statuses are staged here.
 #![cfg(feature = "aws")]
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
@@ -19,6 +21,7 @@ use firehose::error::ErrorMetadata as FirehoseMeta;
 use firehose::operation::put_record_batch::{PutRecordBatchError, PutRecordBatchOutput};
 use firehose::types::PutRecordBatchResponseEntry;
 use redshiftdata::operation::batch_execute_statement::BatchExecuteStatementOutput;
+use redshiftdata::operation::cancel_statement::{CancelStatementError, CancelStatementOutput};
 use redshiftdata::operation::describe_statement::DescribeStatementOutput;
 use redshiftdata::types::{StatusString, SubStatementData};
 
@@ -347,23 +350,122 @@ async fn redshift_refuses_oversized_statements_and_a_missing_copy_role_without_c
     assert_eq!(batch.num_calls(), 0);
 }
 
-#[tokio::test]
-async fn redshift_gives_up_polling_at_the_deadline_as_transient() {
-    let job = load_job(Some("arn:aws:iam::123456789012:role/pushfeed-copy"));
-    let batch = batch_rule(job.statements.len());
-    let describe = mock!(redshiftdata::Client::describe_statement)
-        .sequence()
-        .output(|| status(StatusString::Started))
-        .repeatedly()
-        .build();
-    let w = warehouse(mocked!(redshiftdata, [&batch, &describe])).with_polling(Polling {
+fn short_deadline() -> Polling {
+    Polling {
         first: Duration::from_millis(5),
         max: Duration::from_millis(10),
         deadline: Duration::from_millis(60),
+    }
+}
+
+/// DescribeStatement says STARTED until CancelStatement was called, then `after`.
+fn cancellable(after: StatusString) -> (Rule, Rule, Arc<AtomicBool>) {
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let flag = cancelled.clone();
+    let cancel = mock!(redshiftdata::Client::cancel_statement)
+        .match_requests(|r| r.id() == Some("stmt-7"))
+        .then_output(move || {
+            flag.store(true, Ordering::SeqCst);
+            CancelStatementOutput::builder().status(true).build()
+        });
+    let flag = cancelled.clone();
+    let describe = mock!(redshiftdata::Client::describe_statement)
+        .match_requests(|r| r.id() == Some("stmt-7"))
+        .then_output(move || {
+            if flag.load(Ordering::SeqCst) {
+                status(after.clone())
+            } else {
+                status(StatusString::Started)
+            }
+        });
+    (cancel, describe, cancelled)
+}
+
+#[tokio::test]
+async fn redshift_cancels_the_statement_at_the_deadline_before_reporting_transient() {
+    // Past the deadline the Lambda would soon be killed with the transaction still running, and it
+    // could commit after the failure email: the adapter cancels it first.
+    let job = load_job(Some("arn:aws:iam::123456789012:role/pushfeed-copy"));
+    let batch = batch_rule(job.statements.len());
+    let (cancel, describe, cancelled) = cancellable(StatusString::Aborted);
+    let w = warehouse(mocked!(redshiftdata, [&batch, &cancel, &describe]))
+        .with_polling(short_deadline());
+    let e = w.load(&job).await.unwrap_err();
+    assert!(cancelled.load(Ordering::SeqCst));
+    assert_eq!(
+        cancel.num_calls(),
+        1,
+        "one CancelStatement for the statement"
+    );
+    assert_eq!(e.kind, ErrorKind::Transient, "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("stmt-7")
+            && text.contains("still STARTED")
+            && text.contains("cancelled it, so it cannot commit later"),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn a_statement_that_finishes_while_being_cancelled_is_the_loads_result() {
+    let job = load_job(Some("arn:aws:iam::123456789012:role/pushfeed-copy"));
+    let batch = batch_rule(job.statements.len());
+    let n = job.statements.len();
+    let cancelled = Arc::new(AtomicBool::new(false));
+    let flag = cancelled.clone();
+    // Too late to cancel: the Data API refuses, and the statement is FINISHED.
+    let cancel = mock!(redshiftdata::Client::cancel_statement).then_error(move || {
+        flag.store(true, Ordering::SeqCst);
+        CancelStatementError::ValidationException(
+            redshiftdata::types::error::ValidationException::builder()
+                .message("Could not cancel a query that is already in FINISHED state")
+                .build(),
+        )
     });
+    let flag = cancelled.clone();
+    let describe = mock!(redshiftdata::Client::describe_statement).then_output(move || {
+        if !flag.load(Ordering::SeqCst) {
+            return status(StatusString::Started);
+        }
+        let subs = (1..=n)
+            .map(|i| {
+                SubStatementData::builder()
+                    .id(format!("stmt-7:{i}"))
+                    .result_rows(1)
+                    .build()
+                    .unwrap()
+            })
+            .collect();
+        DescribeStatementOutput::builder()
+            .id("stmt-7")
+            .status(StatusString::Finished)
+            .set_sub_statements(Some(subs))
+            .build()
+            .unwrap()
+    });
+    let w = warehouse(mocked!(redshiftdata, [&batch, &cancel, &describe]))
+        .with_polling(short_deadline());
+    w.load(&job)
+        .await
+        .expect("the committed load is reported as done");
+    assert_eq!(cancel.num_calls(), 1);
+}
+
+#[tokio::test]
+async fn a_statement_that_cannot_be_cancelled_is_transient_and_says_it_may_commit() {
+    let job = load_job(Some("arn:aws:iam::123456789012:role/pushfeed-copy"));
+    let batch = batch_rule(job.statements.len());
+    let (cancel, describe, _) = cancellable(StatusString::Started);
+    let w = warehouse(mocked!(redshiftdata, [&batch, &cancel, &describe]))
+        .with_polling(short_deadline());
     let e = w.load(&job).await.unwrap_err();
     assert_eq!(e.kind, ErrorKind::Transient, "{e}");
-    assert!(e.to_string().contains("still STARTED"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("CancelStatement accepted, but it is still STARTED: it may yet commit"),
+        "{e}"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ use asl::{
     handler_fn, Clock, Definition, Execution, ExecutionOptions, ExecutionStatus, Executor,
     HistoryEvent, Registry, TaskCall, TaskError, TaskHandler,
 };
+use pushfeed::deploy_contract::{self, RetryPolicies};
 use pushfeed::domain::keys::BatchId;
 use pushfeed::domain::window::Window;
 use pushfeed::steps::contract::{
@@ -159,8 +160,10 @@ struct Plan {
     /// Like `Settings::await_attempts`: the check that fails with ObjectsNotDelivered.
     await_limit: u32,
     faults: Vec<Fault>,
-    /// SNS refuses every publish.
+    /// SNS refuses every publish, as it does while it is unavailable.
     sns_down: bool,
+    /// SNS refuses publishes with this error this many times, then accepts them.
+    sns_refusals: Option<(&'static str, u32)>,
 }
 
 impl Plan {
@@ -173,6 +176,7 @@ impl Plan {
             await_limit: 20,
             faults: Vec::new(),
             sns_down: false,
+            sns_refusals: None,
         }
     }
 
@@ -407,6 +411,12 @@ fn sns(world: &Shared) -> Arc<dyn TaskHandler> {
                     "Internal Error (Service: Sns, Status Code: 500)",
                 ));
             }
+            if let Some((error, times)) = w.plan.sns_refusals.as_mut().filter(|(_, n)| *n > 0) {
+                *times -= 1;
+                let error = *error;
+                w.log.refused += 1;
+                return Err(TaskError::new(error, format!("{error} (Service: Sns)")));
+            }
             let subject = call.input["Subject"].as_str().unwrap_or("");
             if subject.chars().count() >= 100 || !subject.is_ascii() || subject.contains('\n') {
                 w.log.refused += 1;
@@ -606,6 +616,9 @@ fn definition_fills_every_placeholder_and_validates() {
             "ReadWindowFailed",
             "ResolveWindow",
             "ScheduledWindow",
+            "SubjectNamesTheError?",
+            "SubjectWithError",
+            "SubjectWithoutError",
             "Summarize",
             "UnpackBranchFailure",
             "WindowFailed",
@@ -656,20 +669,20 @@ fn every_task_retries_transient_errors_times_out_and_is_caught() {
             s["TimeoutSeconds"].as_u64().is_some_and(|t| t > 0),
             "{name} needs TimeoutSeconds"
         );
-        let retry = &s["Retry"][0];
-        let errors: Vec<&str> = retry["ErrorEquals"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|e| e.as_str().unwrap())
-            .collect();
+        let retriers = s["Retry"].as_array().unwrap();
+        let errors = RetryPolicies::names(retriers);
+        let contract = deploy_contract::get();
         if s["Resource"] == "arn:aws:states:::lambda:invoke" {
+            assert_eq!(retriers, &contract.retry.lambda, "{name}");
             for e in [
                 names::TRANSIENT,
                 "Lambda.ServiceException",
                 "Lambda.AWSLambdaException",
                 "Lambda.SdkClientException",
                 "Lambda.TooManyRequestsException",
+                // A function killed at its timeout or out of memory, or a state that timed out.
+                "Sandbox.Timedout",
+                "Lambda.Unknown",
                 "States.Timeout",
             ] {
                 assert!(errors.contains(&e), "{name} must retry {e}");
@@ -683,30 +696,45 @@ fn every_task_retries_transient_errors_times_out_and_is_caught() {
             ] {
                 assert!(!errors.contains(&e), "{name} must not retry {e}");
             }
-        } else {
-            assert_eq!(s["Resource"], "arn:aws:states:::sns:publish");
-            assert!(
-                errors.contains(&"States.TaskFailed") && errors.contains(&"States.Timeout"),
+            // The killed-function retrier tries once more; transient errors four times.
+            assert_eq!(
+                retriers
+                    .iter()
+                    .map(|r| r["MaxAttempts"].as_u64().unwrap())
+                    .collect::<Vec<_>>(),
+                [4, 1],
                 "{name}"
             );
+        } else {
+            assert_eq!(s["Resource"], "arn:aws:states:::sns:publish");
+            assert_eq!(retriers, &contract.retry.sns, "{name}");
+            for e in [
+                "SNS.InternalErrorException",
+                "SNS.KMSThrottlingException",
+                "States.Timeout",
+            ] {
+                assert!(errors.contains(&e), "{name} must retry {e}");
+            }
+            for e in [
+                "States.TaskFailed",
+                "States.ALL",
+                "SNS.InvalidParameterException",
+            ] {
+                assert!(!errors.contains(&e), "{name} must not retry {e}");
+            }
         }
-        assert_eq!(
-            (
-                retry["IntervalSeconds"].as_u64(),
-                retry["BackoffRate"].as_u64()
-            ),
-            (Some(2), Some(2)),
-            "{name}"
-        );
-        assert_eq!(
-            (
-                retry["MaxAttempts"].as_u64(),
-                retry["MaxDelaySeconds"].as_u64()
-            ),
-            (Some(4), Some(30)),
-            "{name}"
-        );
-        assert_eq!(retry["JitterStrategy"], "FULL", "{name}");
+        for retry in retriers {
+            assert_eq!(
+                (
+                    retry["IntervalSeconds"].as_u64(),
+                    retry["BackoffRate"].as_u64(),
+                    retry["MaxDelaySeconds"].as_u64()
+                ),
+                (Some(2), Some(2), Some(30)),
+                "{name}"
+            );
+            assert_eq!(retry["JitterStrategy"], "FULL", "{name}");
+        }
         let catch = s["Catch"]
             .as_array()
             .unwrap_or_else(|| panic!("{name} needs a Catch"));
@@ -1075,7 +1103,12 @@ async fn a_permanent_error_in_each_task_sends_one_email_and_fails() {
         assert_eq!(entered(&r.exec, "WindowFailed"), 1);
         let s = &email.subject;
         assert!(s.chars().count() < 100, "{s}");
-        assert_eq!(s, &format!("pushfeed {WINDOW}: {what} failed, {}", c.error));
+        // ReadWindow has not validated the window yet, so its subject leaves it to the message.
+        let heading = match c.state {
+            "ReadWindow" => "pushfeed ReadWindow".to_string(),
+            _ => format!("pushfeed {WINDOW} {what}"),
+        };
+        assert_eq!(s, &format!("{heading}: {}", c.error));
         for part in [
             format!("pushfeed could not ingest window {WINDOW}."),
             format!("Failed state: {what}\n"),
@@ -1122,10 +1155,7 @@ async fn a_scheduled_run_that_fails_before_its_window_is_known_says_how_to_rerun
     let email = the_one_email(&r);
     assert_eq!(
         email.subject,
-        format!(
-            "pushfeed scheduled at {SCHEDULED}: ReadWindow failed, {}",
-            names::INVALID_INPUT
-        )
+        format!("pushfeed ReadWindow: {}", names::INVALID_INPUT)
     );
     assert!(
         email.message.contains(&format!(
@@ -1158,10 +1188,7 @@ async fn an_input_without_a_window_is_refused_with_one_email() {
     let email = the_one_email(&r);
     assert_eq!(
         email.subject,
-        format!(
-            "pushfeed (none): ResolveWindow failed, {}",
-            names::INVALID_INPUT
-        )
+        format!("pushfeed ResolveWindow: {}", names::INVALID_INPUT)
     );
     assert!(
         email
@@ -1183,34 +1210,142 @@ async fn a_failure_of_the_fanout_itself_is_reported_as_fanout() {
     let email = the_one_email(&r);
     assert_eq!(
         email.subject,
-        format!("pushfeed {WINDOW}: FanOut failed, States.IntrinsicFailure")
+        format!("pushfeed {WINDOW} FanOut: States.IntrinsicFailure")
     );
     assert!(email.message.contains(&rerun_command()));
 }
 
 #[tokio::test]
-async fn a_subject_sns_refuses_is_sent_again_under_a_fixed_subject() {
-    // An event type long enough to push the subject past SNS's 99 characters.
-    let long = "IN_APP_MESSAGE_RESOLUTION_OF_A_CAMPAIGN";
-    let mut plan = Plan::new(vec![route(long, "push_in_app_resolutions", 10)]);
-    plan.faults.push(Fault {
-        state: "Load",
-        event_type: None,
-        error: names::LOAD_FAILED,
-        times: u32::MAX,
-    });
-    let r = run(plan, manual()).await;
-    assert_eq!(r.exec.status, ExecutionStatus::Failed);
-    assert_eq!(r.exec.error.as_deref(), Some(names::LOAD_FAILED));
-    assert_eq!(r.log.refused, 5, "NotifyFailure and its 4 retries");
-    assert_eq!(r.log.published.len(), 1);
-    let p = &r.log.published[0];
-    assert_eq!(p["Subject"], "pushfeed: a window failed");
-    let message = p["Message"].as_str().unwrap();
+async fn a_publish_sns_refuses_is_not_retried_and_goes_out_under_a_fixed_subject() {
+    // A refusal a second try cannot change (SNS.<Exception> of the sns:publish integration).
+    for error in [
+        "SNS.InvalidParameterException",
+        "SNS.AuthorizationErrorException",
+        "SNS.KMSDisabledException",
+    ] {
+        let mut plan =
+            Plan::new(three_routes()).fault("Load", Some("OPEN"), names::LOAD_FAILED, u32::MAX);
+        plan.sns_refusals = Some((error, 1));
+        let r = run(plan, manual()).await;
+        assert_eq!(r.exec.status, ExecutionStatus::Failed, "{error}");
+        assert_eq!(r.exec.error.as_deref(), Some(names::LOAD_FAILED));
+        assert_eq!(r.log.refused, 1, "{error} is not retried");
+        assert_eq!(entered(&r.exec, "NotifyFailureFallback"), 1);
+        assert_eq!(r.log.published.len(), 1);
+        let p = &r.log.published[0];
+        assert_eq!(p["Subject"], "pushfeed: a window failed");
+        let message = p["Message"].as_str().unwrap();
+        assert!(
+            message.contains("Failed state: Load (OPEN)") && message.contains(&rerun_command()),
+            "{message}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn throttling_and_internal_errors_of_sns_are_retried() {
+    for error in [
+        "SNS.InternalErrorException",
+        "SNS.ThrottledException",
+        "SNS.KMSThrottlingException",
+    ] {
+        let mut plan =
+            Plan::new(three_routes()).fault("Load", Some("OPEN"), names::LOAD_FAILED, u32::MAX);
+        plan.sns_refusals = Some((error, 2));
+        let r = run(plan, manual()).await;
+        assert_eq!(r.log.refused, 2, "{error}");
+        assert_eq!(entered(&r.exec, "NotifyFailureFallback"), 0, "{error}");
+        assert_eq!(r.log.published.len(), 1);
+        assert_eq!(
+            r.log.published[0]["Subject"],
+            format!("pushfeed {WINDOW} Load (OPEN): {}", names::LOAD_FAILED)
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_lambda_killed_at_its_timeout_is_retried_once() {
+    // AWS, "Handle Lambda service exceptions": "Unhandled errors in Lambda are reported as
+    // Lambda.Unknown in the error output. These include out-of-memory errors and function
+    // timeouts." A timed-out invocation's errorType is Sandbox.Timedout.
+    for error in ["Sandbox.Timedout", "Lambda.Unknown", "States.Timeout"] {
+        let plan = Plan::new(three_routes()).fault("Load", Some("SEND"), error, 1);
+        let r = run(plan, manual()).await;
+        assert_succeeded(&r);
+        assert_eq!(r.log.calls_of("Load", Some("SEND")).len(), 2, "{error}");
+
+        let plan = Plan::new(three_routes()).fault("Load", Some("SEND"), error, 2);
+        let r = run(plan, manual()).await;
+        assert_eq!(r.exec.error.as_deref(), Some(error));
+        assert_eq!(
+            r.log.calls_of("Load", Some("SEND")).len(),
+            2,
+            "{error}: one retry"
+        );
+        assert_eq!(r.log.published.len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn the_failure_subject_never_reaches_snss_limit() {
+    // Each part at its longest: the longest routed event type, the longest state, an error name
+    // from the subject's list or any other (a Lambda service error, a runaway name), and windows
+    // or scheduled times given as free text that ReadWindow refuses.
+    let longest_type = "T".repeat(pushfeed::domain::routes::MAX_ROUTED_EVENT_TYPE_CHARS);
+    let longest_type: &'static str = Box::leak(longest_type.into_boxed_str());
+    let runaway: &'static str = Box::leak(format!("Custom.{}", "E".repeat(200)).into_boxed_str());
+    let mut errors: Vec<&'static str> = deploy_contract::get()
+        .notification
+        .subject_error_names
+        .iter()
+        .map(|e| &*Box::leak(e.clone().into_boxed_str()))
+        .collect();
+    errors.extend(["Lambda.ClientExecutionTimeoutException", runaway]);
+    let mut subjects = Vec::new();
+    for &error in &errors {
+        for state in ["Deliver", "AwaitObjects", "Load"] {
+            let plan =
+                Plan::new(vec![route(longest_type, "t", 10)]).fault(state, None, error, u32::MAX);
+            let r = run(plan, manual()).await;
+            subjects.push(the_one_email(&r).subject);
+        }
+        if error == names::LOAD_FAILED {
+            continue; // only Load reports it
+        }
+        let long_window = "2026-11-26T10:01Z".repeat(30);
+        let plan = Plan::new(three_routes()).fault("ReadWindow", None, error, u32::MAX);
+        let r = run(plan.clone(), json!({ "window": long_window })).await;
+        subjects.push(the_one_email(&r).subject);
+        let r = run(plan, json!({ "scheduled_time": long_window })).await;
+        subjects.push(the_one_email(&r).subject);
+    }
+    let r = run(
+        Plan::new(three_routes()),
+        json!({ "minute": "x".repeat(500) }),
+    )
+    .await;
+    subjects.push(the_one_email(&r).subject);
+    let longest = subjects.iter().max_by_key(|s| s.chars().count()).unwrap();
+    println!(
+        "{} subjects; the longest ({}): {longest}",
+        subjects.len(),
+        longest.len()
+    );
     assert!(
-        message.contains(&format!("Failed state: Load ({long})"))
-            && message.contains(&rerun_command()),
-        "{message}"
+        longest.chars().count() <= deploy_contract::get().notification.subject_max_chars,
+        "{longest}"
+    );
+    // An error name the subject has no room for is left to the message.
+    assert!(
+        subjects.contains(&format!("pushfeed {WINDOW} Load ({longest_type}) failed")),
+        "{subjects:#?}"
+    );
+    assert!(
+        subjects.contains(&format!(
+            "pushfeed {WINDOW} AwaitObjects ({longest_type}): {}",
+            names::OBJECTS_NOT_DELIVERED
+        )),
+        "the longest listed error is named: {subjects:#?}"
     );
 }
 

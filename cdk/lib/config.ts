@@ -2,6 +2,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Node } from 'constructs';
+import { CONTRACT, timeoutChainProblems } from './contract';
 
 /** The cdk/ directory: relative paths in the configuration are resolved against it. */
 export const CDK_DIR = path.resolve(__dirname, '..');
@@ -171,6 +172,9 @@ export function resolveConfig(config: PushfeedConfig): PushfeedConfig {
   if (config.awaitWaitSeconds < config.firehoseBufferSeconds) {
     fail(`awaitWaitSeconds ${config.awaitWaitSeconds} is shorter than the Firehose buffer (${config.firehoseBufferSeconds} s)`);
   }
+  if (!Number.isInteger(config.awaitAttempts) || config.awaitAttempts < 1) {
+    fail(`awaitAttempts must be a whole number of checks, at least 1, not ${config.awaitAttempts}`);
+  }
   if (config.firehoseBufferSeconds < 60 || config.firehoseBufferSeconds > 900) {
     fail('firehoseBufferSeconds must be 60..900 (Firehose dynamic partitioning buffers at least 60 s)');
   }
@@ -187,12 +191,16 @@ export function resolveConfig(config: PushfeedConfig): PushfeedConfig {
   for (const email of config.alertEmails) {
     if (!/^[^@\s]+@[^@\s]+$/.test(email)) fail(`alertEmails: "${email}" is not an email address`);
   }
-  return {
+  const resolved = {
     ...config,
     lambdaAssets: path.resolve(CDK_DIR, config.lambdaAssets),
     routesFile: path.resolve(CDK_DIR, config.routesFile),
     definitionFile: path.resolve(CDK_DIR, config.definitionFile),
   };
+  // Every wait must end before the execution's TimeoutSeconds, past which no failure email goes out.
+  const routes = readRoutes(resolved.routesFile).length;
+  for (const problem of timeoutChainProblems(config.awaitAttempts, config.awaitWaitSeconds, routes)) fail(problem);
+  return resolved;
 }
 
 /** One entry of config/routes.json. */
@@ -208,9 +216,16 @@ export function readRoutes(file: string): Route[] {
   if (!Array.isArray(parsed.routes) || parsed.routes.length === 0) {
     throw new Error(`Routing file ${file} has no routes`);
   }
+  const longest = CONTRACT.notification.routed_event_type_max_chars;
   for (const r of parsed.routes) {
     if (!/^[A-Z][A-Z0-9_]*$/.test(r.event_type) || !/^[a-z0-9-]+$/.test(r.delivery_stream)) {
       throw new Error(`Routing file ${file}: route ${JSON.stringify(r)} has an invalid event_type or delivery_stream`);
+    }
+    // The failure email's subject names the event type and must stay under SNS's 100 characters.
+    if (r.event_type.length > longest) {
+      throw new Error(
+        `Routing file ${file}: event type ${r.event_type} has ${r.event_type.length} characters, and a routed type may have at most ${longest} (the failure email's subject must stay under SNS's 100 characters)`,
+      );
     }
   }
   return parsed.routes;

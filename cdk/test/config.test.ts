@@ -1,4 +1,6 @@
 // The stage configuration: defaults, cdk.json stages, -c overrides, validation, the routing file.
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { App } from 'aws-cdk-lib';
 import { DEFAULTS, REPO_DIR, loadConfig, readRoutes, resolveConfig, PushfeedConfig } from '../lib/config';
@@ -36,8 +38,30 @@ test.each<[string, Partial<PushfeedConfig>, RegExp]>([
     { redshift: { kind: 'existing-workgroup', database: 'd', workgroupName: 'w', workgroupId: 'i' } as never },
     /secretArn is required/,
   ],
+  ['no AwaitObjects check at all', { awaitAttempts: 0 }, /awaitAttempts must be a whole number of checks/],
+  // Past the execution's TimeoutSeconds no Catch runs, so no failure email would go out.
+  [
+    'an await loop that can outlast the execution',
+    { awaitAttempts: 20 },
+    /^Stage dev: awaitAttempts 20 and awaitWaitSeconds 75 let one execution run up to 24121 s .* not under the state machine's TimeoutSeconds 18000 s: with awaitWaitSeconds 75, use at most 12 checks$/,
+  ],
+  ['waits that together outlast the execution', { awaitWaitSeconds: 900 }, /awaitAttempts 10 and awaitWaitSeconds 900 .*use at most 6 checks/],
 ])('refuses %s', (_what, overrides, message) => {
   expect(() => resolveConfig({ ...DEFAULTS, stage: 'dev', ...overrides } as PushfeedConfig)).toThrow(message);
+});
+
+test('the longest await loop the execution timeout allows is accepted', () => {
+  expect(resolveConfig({ ...DEFAULTS, stage: 'dev', awaitAttempts: 12 } as PushfeedConfig).awaitAttempts).toBe(12);
+});
+
+test('a routed event type too long for the failure subject is refused with the limit', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'routes-'));
+  const file = path.join(dir, 'routes.json');
+  const route = (t: string) => ({ routes: [{ event_type: t, table: 't', delivery_stream: 'pushfeed-t' }] });
+  fs.writeFileSync(file, JSON.stringify(route('IN_APP_MESSAGE_RESOLUTION_X')));
+  expect(readRoutes(file)).toHaveLength(1);
+  fs.writeFileSync(file, JSON.stringify(route('IN_APP_MESSAGE_RESOLUTION_XY')));
+  expect(() => readRoutes(file)).toThrow(/IN_APP_MESSAGE_RESOLUTION_XY has 28 characters, and a routed type may have at most 27/);
 });
 
 test('the routing file is the one the Rust side compiles in', () => {

@@ -13,6 +13,12 @@ use super::schema::Profile;
 /// The routing file compiled into every binary; `--routes FILE` or `PUSHFEED_ROUTES` replace it.
 pub const DEFAULT_ROUTES_JSON: &str = include_str!("../../config/routes.json");
 
+/// The longest event type a route may have. The failure email's subject names the window, the
+/// state and the event type (`pushfeed 2026-11-26T10:01Z AwaitObjects (<type>): <error>`), and SNS
+/// refuses a subject of 100 characters or more; 27 is what the longest state and error name leave.
+/// config/contract.json `notification` holds the same number; tests/deploy_contract.rs checks it.
+pub const MAX_ROUTED_EVENT_TYPE_CHARS: usize = 27;
+
 /// Tables pushfeed owns besides the routed ones; a route may not take their names.
 pub const RESERVED_TABLES: &[&str] = &["pushfeed_loads"];
 
@@ -125,6 +131,13 @@ impl RoutingTable {
                 return Err(format!(
                     "event type `{}` must be upper-case letters, digits and underscores, like SEND_REJECTED",
                     r.event_type
+                ));
+            }
+            if r.event_type.len() > MAX_ROUTED_EVENT_TYPE_CHARS {
+                return Err(format!(
+                    "event type `{}` has {} characters, and a routed type may have at most {MAX_ROUTED_EVENT_TYPE_CHARS} so that the failure email's subject stays under SNS's 100 characters; route a shorter name (events of an unrouted type are still kept in unrouted/)",
+                    r.event_type,
+                    r.event_type.len()
                 ));
             }
             if !is_table_name(&r.table) {
@@ -287,5 +300,15 @@ mod tests {
         let twice = r#"{"routes":[{"event_type":"A","table":"a","delivery_stream":"a"},{"event_type":"A","table":"b","delivery_stream":"b"}]}"#;
         assert!(err(twice).contains("routed twice"));
         assert!(RoutingTable::from_json(&one("CUSTOM", "custom_events", "pf-custom"), "x").is_ok());
+        // The longest routed type still fits the failure subject; one more character does not.
+        let longest = "IN_APP_MESSAGE_RESOLUTION_X";
+        assert_eq!(longest.len(), MAX_ROUTED_EVENT_TYPE_CHARS);
+        assert!(RoutingTable::from_json(&one(longest, "t", "s"), "x").is_ok());
+        let too_long = err(&one("IN_APP_MESSAGE_RESOLUTION_XY", "t", "s"));
+        assert!(
+            too_long.contains("`IN_APP_MESSAGE_RESOLUTION_XY` has 28 characters")
+                && too_long.contains("at most 27"),
+            "{too_long}"
+        );
     }
 }

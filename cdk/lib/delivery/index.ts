@@ -7,6 +7,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { Route, physicalName } from '../config';
+import { CONTRACT, firehoseErrorPrefix, firehosePrefix } from '../contract';
 import { PREFIXES } from '../storage';
 
 export interface DeliveryProps {
@@ -28,8 +29,10 @@ export interface DeliveryStream {
 
 /** The S3 prefix Firehose writes one type's records to, partitioned by the record's `window` key. */
 export function eventsPrefix(eventType: string): string {
-  return `${PREFIXES.events}${eventType}/window=!{partitionKeyFromQuery:window}/`;
+  return firehosePrefix(eventType);
 }
+
+const output = CONTRACT.s3.firehose;
 
 export class Delivery extends Construct {
   /** What the Deliver task prepends to a route's delivery_stream (PUSHFEED_DELIVERY_STREAM_PREFIX). */
@@ -51,9 +54,14 @@ export class Delivery extends Construct {
     });
 
     // One role for all the streams: write events/ and firehose-errors/, and log delivery errors.
+    // Firehose developer guide, "Grant Firehose access to an Amazon S3 destination", gives the
+    // role this trust policy: Principal {"Service": "firehose.amazonaws.com"}, Action
+    // "sts:AssumeRole", Condition {"StringEquals": {"sts:ExternalId": "account-id"}}: Firehose
+    // assumes the role with the stream's account id as external id, so only streams of this
+    // account can use it.
     this.role = new iam.Role(this, 'Role', {
       assumedBy: new iam.PrincipalWithConditions(new iam.ServicePrincipal('firehose.amazonaws.com'), {
-        StringEquals: { 'aws:SourceAccount': account },
+        StringEquals: { 'sts:ExternalId': account },
       }),
       description: `pushfeed ${stage}: Firehose writes events/ and firehose-errors/`,
     });
@@ -106,11 +114,14 @@ export class Delivery extends Construct {
           bucketArn: bucket.bucketArn,
           roleArn: this.role.roleArn,
           prefix: eventsPrefix(route.event_type),
-          errorOutputPrefix: `${PREFIXES.firehoseErrors}${name}/!{firehose:error-output-type}/`,
+          errorOutputPrefix: firehoseErrorPrefix(name),
           // Dynamic partitioning needs at least 64 MiB; a minute's records of one type are far
           // less, so the interval decides: one object per window and type, about a minute late.
           bufferingHints: { intervalInSeconds: props.bufferSeconds, sizeInMBs: 64 },
-          compressionFormat: 'GZIP',
+          compressionFormat: output.compression,
+          // Set, not left to Firehose's default, so the objects' names say what they hold (the
+          // contract's extension; readers still tell gzip by its magic bytes).
+          fileExtension: output.file_extension,
           dynamicPartitioningConfiguration: { enabled: true, retryOptions: { durationInSeconds: 300 } },
           // Records already end in a newline (one JSON row each), so no AppendDelimiterToRecord.
           processingConfiguration: {
@@ -119,7 +130,10 @@ export class Delivery extends Construct {
               {
                 type: 'MetadataExtraction',
                 parameters: [
-                  { parameterName: 'MetadataExtractionQuery', parameterValue: '{window: .window}' },
+                  {
+                    parameterName: 'MetadataExtractionQuery',
+                    parameterValue: `{${output.partition_key}: .${output.partition_key}}`,
+                  },
                   { parameterName: 'JsonParsingEngine', parameterValue: 'JQ-1.6' },
                 ],
               },

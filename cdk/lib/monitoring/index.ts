@@ -9,20 +9,21 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { Route, TaskName, physicalName } from '../config';
+import { CONTRACT } from '../contract';
 import { DeliveryStream } from '../delivery';
 
-/** The Embedded Metric Format metrics the tasks emit: namespace, names and dimensions. */
+/** The Embedded Metric Format metrics the tasks emit (config/contract.json): namespace, names and dimensions. */
 export const EMF = {
-  namespace: 'pushfeed',
+  namespace: CONTRACT.metrics.namespace,
   /** Per window, no dimension. */
-  window: ['RecordsRead', 'RecordsRejected', 'RecordsUnrouted'],
+  window: CONTRACT.metrics.window,
   /** Per window and event type, dimension EventType. */
-  perType: ['RecordsDelivered', 'RowsLoaded'],
+  perType: CONTRACT.metrics.per_event_type,
   /** Milliseconds between a window's end and its read, no dimension. */
-  lag: 'StreamLagMs',
+  lag: CONTRACT.metrics.lag,
   /** Milliseconds per task invocation, under whatever dimensions the task gives it (a SEARCH). */
-  duration: 'StepDurationMs',
-  dimension: 'EventType',
+  duration: CONTRACT.metrics.duration,
+  dimension: CONTRACT.metrics.event_type_dimension,
 } as const;
 
 export interface MonitoringProps {

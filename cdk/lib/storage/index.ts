@@ -4,18 +4,21 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { RetentionConfig } from '../config';
+import { CONTRACT } from '../contract';
 
-/** The prefixes of design.md "S3 layout". */
+const layout = CONTRACT.s3.prefixes;
+
+/** The prefixes of design.md "S3 layout", as config/contract.json names them for the tasks too. */
 export const PREFIXES = {
-  raw: 'raw/',
-  staging: 'staging/',
-  rejected: 'rejected/',
-  unrouted: 'unrouted/',
-  checkpoints: 'checkpoints/',
-  events: 'events/',
-  manifests: 'manifests/',
-  jsonpaths: 'jsonpaths/',
-  firehoseErrors: 'firehose-errors/',
+  raw: layout.raw,
+  staging: layout.staging,
+  rejected: layout.rejected,
+  unrouted: layout.unrouted,
+  checkpoints: layout.checkpoints,
+  events: layout.events,
+  manifests: layout.manifests,
+  jsonpaths: layout.jsonpaths,
+  firehoseErrors: layout.firehose_errors,
 } as const;
 
 export interface StorageProps {

@@ -10,6 +10,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { TaskName, physicalName } from '../config';
+import { CONTRACT, envName, environmentProblems } from '../contract';
 import { DeliveryStream } from '../delivery';
 import { PREFIXES } from '../storage';
 
@@ -22,7 +23,7 @@ export interface TasksProps {
   readonly streamName: string;
   readonly deliveryStreams: DeliveryStream[];
   readonly deliveryStreamPrefix: string;
-  /** PUSHFEED_REDSHIFT_* and PUSHFEED_COPY_ROLE_ARN. */
+  /** PUSHFEED_REDSHIFT_* and PUSHFEED_COPY_ROLE_ARN, checked against the contract's load task. */
   readonly warehouseEnvironment: Record<string, string>;
   readonly warehouseStatements: iam.PolicyStatement[];
   readonly lagMinutes: number;
@@ -32,16 +33,19 @@ export interface TasksProps {
   readonly destroyOnDelete: boolean;
 }
 
-/** Memory and timeout per task; each timeout is below its Task state's TimeoutSeconds in the ASL. */
+/**
+ * Memory and timeout per task. The timeouts are the contract's (config/contract.json): each is
+ * under its Task state's TimeoutSeconds, and over the step's own deadline where it has one.
+ */
 export const SIZING: Record<TaskName, { memoryMb: number; timeoutSeconds: number }> = {
   // Reads every shard for a minute and writes the raw archive: the most data and CPU.
-  'read-window': { memoryMb: 1024, timeoutSeconds: 280 },
+  'read-window': { memoryMb: 1024, timeoutSeconds: CONTRACT.tasks['read-window'].lambda_timeout_seconds },
   // Streams one staging object into Firehose, 500 records per call, with backoff on partial failures.
-  deliver: { memoryMb: 512, timeoutSeconds: 280 },
+  deliver: { memoryMb: 512, timeoutSeconds: CONTRACT.tasks.deliver.lambda_timeout_seconds },
   // Lists and counts one type's Firehose output for one window.
-  'await-objects': { memoryMb: 256, timeoutSeconds: 100 },
-  // Writes a manifest, then polls one Data API transaction until FINISHED.
-  load: { memoryMb: 256, timeoutSeconds: 570 },
+  'await-objects': { memoryMb: 256, timeoutSeconds: CONTRACT.tasks['await-objects'].lambda_timeout_seconds },
+  // Writes a manifest, then polls one Data API transaction until FINISHED (or cancels it at its deadline).
+  load: { memoryMb: 256, timeoutSeconds: CONTRACT.tasks.load.lambda_timeout_seconds },
 };
 
 export class Tasks extends Construct {
@@ -67,10 +71,10 @@ export class Tasks extends Construct {
     this.functions = {
       'read-window': this.task('read-window', props, {
         environment: {
-          PUSHFEED_STREAM_NAME: props.streamName,
-          PUSHFEED_BUCKET: bucket.bucketName,
-          PUSHFEED_LAG_MINUTES: String(props.lagMinutes),
-          PUSHFEED_SETTLE_SECONDS: String(props.settleSeconds),
+          [envName('stream_name')]: props.streamName,
+          [envName('bucket')]: bucket.bucketName,
+          [envName('lag_minutes')]: String(props.lagMinutes),
+          [envName('settle_seconds')]: String(props.settleSeconds),
         },
         statements: [
           new iam.PolicyStatement({
@@ -84,8 +88,8 @@ export class Tasks extends Construct {
       }),
       deliver: this.task('deliver', props, {
         environment: {
-          PUSHFEED_BUCKET: bucket.bucketName,
-          PUSHFEED_DELIVERY_STREAM_PREFIX: props.deliveryStreamPrefix,
+          [envName('bucket')]: bucket.bucketName,
+          [envName('delivery_stream_prefix')]: props.deliveryStreamPrefix,
         },
         statements: [
           read(PREFIXES.staging),
@@ -98,15 +102,15 @@ export class Tasks extends Construct {
       }),
       'await-objects': this.task('await-objects', props, {
         environment: {
-          PUSHFEED_BUCKET: bucket.bucketName,
-          PUSHFEED_AWAIT_ATTEMPTS: String(props.awaitAttempts),
+          [envName('bucket')]: bucket.bucketName,
+          [envName('await_attempts')]: String(props.awaitAttempts),
         },
         statements: [read(PREFIXES.events), list(PREFIXES.events)],
         wildcardReason: 'AwaitObjects lists and reads the Firehose output of each window under events/ only.',
       }),
       load: this.task('load', props, {
         environment: {
-          PUSHFEED_BUCKET: bucket.bucketName,
+          [envName('bucket')]: bucket.bucketName,
           ...props.warehouseEnvironment,
         },
         statements: [
@@ -130,6 +134,11 @@ export class Tasks extends Construct {
     spec: { environment: Record<string, string>; statements: iam.PolicyStatement[]; wildcardReason: string },
   ): lambda.Function {
     const id = name.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase());
+    // The task refuses to start without what the contract requires, and ignores what it does not read.
+    const problems = environmentProblems(name, spec.environment);
+    if (problems.length > 0) {
+      throw new Error(`The ${name} task's environment breaks config/contract.json: ${problems.join('; ')}`);
+    }
     const functionName = physicalName(props.stage, name);
     const codeDir = path.join(props.lambdaAssets, name);
     if (!fs.existsSync(path.join(codeDir, 'bootstrap'))) {

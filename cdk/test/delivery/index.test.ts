@@ -16,7 +16,7 @@ test('one delivery stream per route, named with the stage prefix', () => {
   expect(stack.parts.delivery.streamPrefix).toBe('test-');
 });
 
-test.each(routes.map((r) => [r.event_type, r] as const))('%s: S3 under events/<TYPE>/window=<W>/, gzip, errors apart', (type, route) => {
+test.each(routes.map((r) => [r.event_type, r] as const))('%s: S3 under events/<TYPE>/window=<W>/, gzip as .ndjson.gz, errors apart', (type, route) => {
   const name = `test-${route.delivery_stream}`;
   template.hasResourceProperties('AWS::KinesisFirehose::DeliveryStream', {
     DeliveryStreamName: name,
@@ -28,6 +28,7 @@ test.each(routes.map((r) => [r.event_type, r] as const))('%s: S3 under events/<T
       Prefix: `events/${type}/window=!{partitionKeyFromQuery:window}/`,
       ErrorOutputPrefix: `firehose-errors/${name}/!{firehose:error-output-type}/`,
       CompressionFormat: 'GZIP',
+      FileExtension: '.ndjson.gz',
       BufferingHints: { IntervalInSeconds: 60, SizeInMBs: 64 },
       DynamicPartitioningConfiguration: { Enabled: true, RetryOptions: { DurationInSeconds: 300 } },
       ProcessingConfiguration: {
@@ -48,18 +49,22 @@ test.each(routes.map((r) => [r.event_type, r] as const))('%s: S3 under events/<T
   });
 });
 
+test("Firehose's role trusts Firehose with this account's id as external id, as Firehose documents", () => {
+  // Firehose developer guide, "Grant Firehose access to an Amazon S3 destination": the trust
+  // policy's Condition is {"StringEquals": {"sts:ExternalId": "account-id"}}.
+  const role = template.findResources('AWS::IAM::Role')[idOf(stack.parts.delivery.role)];
+  expect(role.Properties.AssumeRolePolicyDocument.Statement).toEqual([
+    {
+      Effect: 'Allow',
+      Principal: { Service: 'firehose.amazonaws.com' },
+      Action: 'sts:AssumeRole',
+      Condition: { StringEquals: { 'sts:ExternalId': { Ref: 'AWS::AccountId' } } },
+    },
+  ]);
+});
+
 test('Firehose may write only events/ and firehose-errors/, and its own log group', () => {
   const roleId = idOf(stack.parts.delivery.role);
-  template.hasResourceProperties('AWS::IAM::Role', {
-    AssumeRolePolicyDocument: {
-      Statement: [
-        Match.objectLike({
-          Principal: { Service: 'firehose.amazonaws.com' },
-          Condition: { StringEquals: { 'aws:SourceAccount': { Ref: 'AWS::AccountId' } } },
-        }),
-      ],
-    },
-  });
   const resources = statementsOfRole(template, roleId).flatMap((s) => s.Resource as unknown[]);
   expect(resources).toContainEqual({ 'Fn::Join': ['', [bucketArn, '/events/*']] });
   expect(resources).toContainEqual({ 'Fn::Join': ['', [bucketArn, '/firehose-errors/*']] });

@@ -46,7 +46,7 @@ pub enum RedshiftAuth {
 pub struct Polling {
     pub first: Duration,
     pub max: Duration,
-    /// Give up (as transient: the statement may still finish) after this long.
+    /// Past this, the statement is cancelled and the load reported as transient.
     pub deadline: Duration,
 }
 
@@ -55,11 +55,23 @@ impl Default for Polling {
         Polling {
             first: Duration::from_millis(250),
             max: Duration::from_secs(5),
-            // Below Lambda's 15 minutes, so the function reports instead of being killed.
-            deadline: Duration::from_secs(13 * 60),
+            // The Load task's step deadline (config/contract.json), under its Lambda timeout by
+            // the margin the manifest before and the cancellation after need: the function
+            // reports its failure instead of being killed with its statement still running.
+            deadline: Duration::from_secs(
+                crate::deploy_contract::get()
+                    .tasks
+                    .load
+                    .step_deadline_seconds
+                    .expect("config/contract.json gives the Load task a step deadline"),
+            ),
         }
     }
 }
+
+/// After CancelStatement, how many of the longest polling intervals to wait for the statement to
+/// reach its final status (20 s by default, inside the Lambda's margin past the deadline).
+const POLLS_AFTER_CANCEL: u32 = 4;
 
 pub struct RedshiftWarehouse {
     client: Client,
@@ -157,66 +169,130 @@ impl RedshiftWarehouse {
         self.wait(&id, what).await
     }
 
-    /// Polls DescribeStatement until the statement ends.
+    /// Polls DescribeStatement until the statement ends; past the deadline, cancels it.
     async fn wait(&self, id: &str, what: &str) -> PortResult<Finished> {
         let op = || format!("{what} (statement {id})");
         let started = tokio::time::Instant::now();
         let mut delay = self.polling.first;
         loop {
-            let d = self
-                .client
-                .describe_statement()
-                .id(id)
-                .send()
-                .await
-                .map_err(|e| classify(op(), e))?;
-            match d.status {
-                Some(StatusString::Finished) => {
-                    let mut subs = d.sub_statements.unwrap_or_default();
-                    subs.sort_by_key(|s| sub_index(&s.id));
-                    let result_rows = if subs.is_empty() {
-                        vec![d.result_rows]
-                    } else {
-                        subs.iter().map(|s| s.result_rows).collect()
-                    };
-                    return Ok(Finished {
-                        id: id.to_string(),
-                        result_rows,
-                        has_result_set: d.has_result_set.unwrap_or(false),
+            let status = match self.describe(id, &op()).await? {
+                Polled::Ended(end) => {
+                    return end.map_err(|e| match e {
+                        // Someone cancelled it (CancelStatement): a person's decision, not retried.
+                        Ended::Aborted => {
+                            PortError::permanent(op(), "ABORTED: the statement was cancelled")
+                        }
+                        Ended::Failed(e) => e,
                     });
                 }
-                Some(StatusString::Failed) => {
-                    let text = d.error.unwrap_or_else(|| "no error text".into());
-                    return Err(PortError::new(
-                        failure_kind(&text),
-                        op(),
-                        format!("FAILED: {text}"),
-                    ));
-                }
-                Some(StatusString::Aborted) => {
-                    // Someone cancelled it (CancelStatement): a person's decision, not retried.
-                    return Err(PortError::permanent(
-                        op(),
-                        "ABORTED: the statement was cancelled",
-                    ));
-                }
-                // SUBMITTED, PICKED, STARTED, and any status added later: keep waiting.
-                _ => {}
-            }
+                Polled::Running(status) => status,
+            };
             if started.elapsed() + delay > self.polling.deadline {
-                return Err(PortError::transient(
-                    op(),
-                    format!(
-                        "still {} after {:?}",
-                        d.status.map(|s| s.as_str().to_string()).unwrap_or_default(),
-                        started.elapsed()
-                    ),
-                ));
+                return self.cancel(id, &op(), &status, started.elapsed()).await;
             }
             tokio::time::sleep(delay).await;
             delay = (delay.mul_f32(1.5)).min(self.polling.max);
         }
     }
+
+    /// One DescribeStatement: the end of the statement, or the status it is still in.
+    async fn describe(&self, id: &str, op: &str) -> PortResult<Polled> {
+        let d = self
+            .client
+            .describe_statement()
+            .id(id)
+            .send()
+            .await
+            .map_err(|e| classify(op.to_string(), e))?;
+        Ok(match d.status {
+            Some(StatusString::Finished) => {
+                let mut subs = d.sub_statements.unwrap_or_default();
+                subs.sort_by_key(|s| sub_index(&s.id));
+                let result_rows = if subs.is_empty() {
+                    vec![d.result_rows]
+                } else {
+                    subs.iter().map(|s| s.result_rows).collect()
+                };
+                Polled::Ended(Ok(Finished {
+                    id: id.to_string(),
+                    result_rows,
+                    has_result_set: d.has_result_set.unwrap_or(false),
+                }))
+            }
+            Some(StatusString::Failed) => {
+                let text = d.error.unwrap_or_else(|| "no error text".into());
+                Polled::Ended(Err(Ended::Failed(PortError::new(
+                    failure_kind(&text),
+                    op.to_string(),
+                    format!("FAILED: {text}"),
+                ))))
+            }
+            Some(StatusString::Aborted) => Polled::Ended(Err(Ended::Aborted)),
+            // SUBMITTED, PICKED, STARTED, and any status added later: still running.
+            other => Polled::Running(other.map(|s| s.as_str().to_string()).unwrap_or_default()),
+        })
+    }
+
+    /// The deadline passed: CancelStatement, so the statement cannot commit after the step has
+    /// reported its failure, then wait briefly for its final status. A statement that finished
+    /// meanwhile is the load's result; one that was cancelled (or could not be) is transient: the
+    /// state machine retries the load, which is idempotent.
+    async fn cancel(
+        &self,
+        id: &str,
+        op: &str,
+        status: &str,
+        waited: Duration,
+    ) -> PortResult<Finished> {
+        let cancelled = match self.client.cancel_statement().id(id).send().await {
+            Ok(out) if out.status == Some(true) => Ok(()),
+            Ok(_) => Err("CancelStatement answered false".to_string()),
+            Err(e) => Err(classify(op.to_string(), e).to_string()),
+        };
+        let mut last = status.to_string();
+        for _ in 0..POLLS_AFTER_CANCEL {
+            match self.describe(id, op).await {
+                Ok(Polled::Ended(Ok(finished))) => return Ok(finished),
+                Ok(Polled::Ended(Err(Ended::Failed(e)))) if cancelled.is_err() => return Err(e),
+                Ok(Polled::Ended(Err(_))) => {
+                    return Err(PortError::transient(
+                        op.to_string(),
+                        format!(
+                            "still {status} after {waited:?}, past the deadline of {:?}: cancelled it, so it cannot commit later",
+                            self.polling.deadline
+                        ),
+                    ))
+                }
+                Ok(Polled::Running(s)) => last = s,
+                Err(_) => {}
+            }
+            tokio::time::sleep(self.polling.max).await;
+        }
+        let cancel = match cancelled {
+            Ok(()) => "CancelStatement accepted".to_string(),
+            Err(e) => format!("CancelStatement failed ({e})"),
+        };
+        Err(PortError::transient(
+            op.to_string(),
+            format!(
+                "still {status} after {waited:?}, past the deadline of {:?}; {cancel}, but it is still {last}: it may yet commit, and the retried load leaves the table as one load would",
+                self.polling.deadline
+            ),
+        ))
+    }
+}
+
+/// What one DescribeStatement found.
+enum Polled {
+    Ended(Result<Finished, Ended>),
+    /// The status the statement is still in.
+    Running(String),
+}
+
+/// How a statement ended without finishing.
+enum Ended {
+    Aborted,
+    Failed(PortError),
 }
 
 /// A sub-statement's id is `<batch id>:<n>`, n from 1.
