@@ -236,9 +236,11 @@ fn status(s: StatusString) -> DescribeStatementOutput {
 async fn redshift_load_polls_until_finished_and_counts_by_role() {
     let job = load_job(Some("arn:aws:iam::123456789012:role/pushfeed-copy"));
     let n = job.statements.len();
-    // ResultRows in statement order: Setup, Setup, Copy 10, OtherBatches 1, Distinct 8,
-    // Setup 2, Replace 2, Setup 5, Insert 7, Ledger 1 (see src/domain/snapshots/load.redshift.sql).
-    let rows: Vec<i64> = vec![0, 0, 10, 1, 8, 2, 2, 5, 7, 1];
+    // ResultRows in statement order: Setup, Setup, Copy 10, OtherBatches 1, Setup, Distinct 8,
+    // Setup, Replace 2, Setup, Insert 7, Ledger 1 (see src/domain/snapshots/load.redshift.sql).
+    // The CREATE TABLE AS setups report -1, as the Data API may for statements whose count it
+    // does not document: the counts must not depend on them.
+    let rows: Vec<i64> = vec![-1, -1, 10, 1, -1, 8, -1, 2, -1, 7, 1];
     assert_eq!(rows.len(), n, "the load has the snapshot's statements");
     let batch = batch_rule(n);
     let describe = mock!(redshiftdata::Client::describe_statement)
