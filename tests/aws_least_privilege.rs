@@ -654,24 +654,9 @@ const NOT_CALLED: &[(&str, &str, &str)] = &[
         "Lambda's active tracing sends the traces",
     ),
     (
-        "read-window",
-        "kinesis:DescribeStreamSummary",
-        "granted by the CDK app; the Kinesis adapter never calls it",
-    ),
-    (
-        "load",
-        "redshift-data:ExecuteStatement",
-        "granted by the CDK app; the load runs one BatchExecuteStatement",
-    ),
-    (
-        "load",
-        "redshift-data:GetStatementResult",
-        "granted by the CDK app; the load reads no result set",
-    ),
-    (
         "load",
         "redshift-data:CancelStatement",
-        "granted by the CDK app; the adapter never cancels",
+        "called only when a statement outlives the step's deadline (tests/aws_mocks.rs)",
     ),
     (
         "load",

@@ -78,7 +78,7 @@ export class Tasks extends Construct {
         },
         statements: [
           new iam.PolicyStatement({
-            actions: ['kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords', 'kinesis:DescribeStreamSummary'],
+            actions: ['kinesis:ListShards', 'kinesis:GetShardIterator', 'kinesis:GetRecords'],
             resources: [props.stream.streamArn],
           }),
           readWrite(...readWindowPrefixes),
@@ -122,7 +122,7 @@ export class Tasks extends Construct {
         ],
         wildcardReason:
           'Load reads the delivered objects under events/ and writes manifests/ and jsonpaths/ per window; ' +
-          'the Data API actions DescribeStatement, GetStatementResult and CancelStatement take no resource ' +
+          'the Data API actions DescribeStatement and CancelStatement take no resource ' +
           '(AWS limits them to statements the caller started).',
       }),
     };

@@ -62,7 +62,7 @@ export class Warehouse extends Construct {
 
     const dataApiRead = new iam.PolicyStatement({
       // These Data API actions take no resource; AWS limits them to the statements this role started.
-      actions: ['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult', 'redshift-data:CancelStatement'],
+      actions: ['redshift-data:DescribeStatement', 'redshift-data:CancelStatement'],
       resources: ['*'],
     });
 
@@ -118,7 +118,7 @@ export class Warehouse extends Construct {
         };
         this.loadStatements = [
           new iam.PolicyStatement({
-            actions: ['redshift-data:BatchExecuteStatement', 'redshift-data:ExecuteStatement'],
+            actions: ['redshift-data:BatchExecuteStatement'],
             resources: [this.workgroup.attrWorkgroupWorkgroupArn],
           }),
           dataApiRead,
@@ -148,7 +148,7 @@ export class Warehouse extends Construct {
         };
         this.loadStatements = [
           new iam.PolicyStatement({
-            actions: ['redshift-data:BatchExecuteStatement', 'redshift-data:ExecuteStatement'],
+            actions: ['redshift-data:BatchExecuteStatement'],
             resources: [workgroupArn],
           }),
           dataApiRead,
@@ -171,7 +171,7 @@ export class Warehouse extends Construct {
         };
         this.loadStatements = [
           new iam.PolicyStatement({
-            actions: ['redshift-data:BatchExecuteStatement', 'redshift-data:ExecuteStatement'],
+            actions: ['redshift-data:BatchExecuteStatement'],
             resources: [clusterArn],
           }),
           dataApiRead,

@@ -76,7 +76,7 @@ test('the stream is read only by ReadWindow', () => {
   expect(readers).toHaveLength(1);
   const readRole = idOf(stack.parts.tasks.functions['read-window'].role!);
   expect(actionsOfRole(template, readRole)).toEqual(
-    expect.arrayContaining(['kinesis:DescribeStreamSummary', 'kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards']),
+    expect.arrayContaining(['kinesis:GetRecords', 'kinesis:GetShardIterator', 'kinesis:ListShards']),
   );
   expect(statementsOfRole(template, readRole)).toContainEqual(
     expect.objectContaining({ Resource: { 'Fn::GetAtt': [streamId, 'Arn'] } }),

@@ -63,7 +63,6 @@ test('each task gets only the environment it needs', () => {
 test('read-window: reads the stream, reads and writes only its five prefixes', () => {
   const role = roleOf('read-window');
   expect(actionsOfRole(template, role)).toEqual([
-    'kinesis:DescribeStreamSummary',
     'kinesis:GetRecords',
     'kinesis:GetShardIterator',
     'kinesis:ListShards',

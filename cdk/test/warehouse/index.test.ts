@@ -49,7 +49,7 @@ describe('a new Redshift Serverless namespace', () => {
     ]);
     expect(resourcesAllowed(template, loadRole, 'secretsmanager:GetSecretValue')).toEqual([{ Ref: idOf(warehouse.adminSecret!) }]);
     expect(actionsOfRole(template, loadRole)).toEqual(
-      expect.arrayContaining(['redshift-data:DescribeStatement', 'redshift-data:GetStatementResult']),
+      expect.arrayContaining(['redshift-data:DescribeStatement', 'redshift-data:CancelStatement']),
     );
   });
 });
