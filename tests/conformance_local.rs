@@ -4,10 +4,16 @@
 
 mod conformance;
 
-use std::sync::Arc;
+use std::collections::BTreeSet;
+use std::io::Read;
+use std::sync::{Arc, Mutex};
 
+use conformance::delivery::Streams;
 use conformance::warehouse::Target;
+use pushfeed::adapters::local::firehose::{BufferHints, LocalFirehose};
 use pushfeed::adapters::local::postgres::PostgresWarehouse;
+use pushfeed::domain::routes::RoutingTable;
+use pushfeed::ports::ObjectStore;
 use pushfeed::steps::Settings;
 
 use pushfeed::adapters::local::object_store::LocalObjectStore;
@@ -78,4 +84,43 @@ async fn local_postgres_warehouse_conforms() {
         corpus_values,
         values_at_the_column_limits
     );
+}
+
+/// The Delivery scenarios against the Firehose stand-in; what arrived is read from the objects
+/// it flushes under `events/OPEN/`.
+#[tokio::test]
+async fn local_firehose_conforms() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalObjectStore::new(
+        dir.path().join("s3"),
+        "pushfeed-local",
+    ));
+    let firehose = LocalFirehose::new(
+        dir.path().join("firehose"),
+        store.clone(),
+        RoutingTable::default_routes(),
+        BufferHints::default(),
+    );
+    let seen = Mutex::new(BTreeSet::new());
+    let streams = Streams {
+        known: "pushfeed-push-opens",
+        unknown: "pushfeed-push-nothing",
+    };
+    conformance::delivery::all(&firehose, &streams, false, async || {
+        firehose.flush(true).await.unwrap();
+        let mut arrived = Vec::new();
+        for meta in store.list("events/OPEN/").await.unwrap() {
+            let new = seen.lock().unwrap().insert(meta.key.clone());
+            if !new {
+                continue;
+            }
+            let mut text = Vec::new();
+            flate2::read::MultiGzDecoder::new(&store.get(&meta.key).await.unwrap()[..])
+                .read_to_end(&mut text)
+                .unwrap();
+            arrived.extend(text.split_inclusive(|&b| b == b'\n').map(<[u8]>::to_vec));
+        }
+        arrived
+    })
+    .await;
 }
