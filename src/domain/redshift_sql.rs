@@ -74,7 +74,7 @@ mod tests {
             let copies: Vec<&Generated> = all
                 .iter()
                 .filter(|g| {
-                    g.sql.starts_with(&format!("COPY pf_stage ("))
+                    g.sql.starts_with("COPY pf_stage (")
                         && g.origin.starts_with(&format!("load {} ", route.table))
                 })
                 .collect();

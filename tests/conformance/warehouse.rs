@@ -502,7 +502,9 @@ async fn read(t: &Target<'_>, feed: &Feed, window: Window, execution: &str) -> R
 async fn deliver(t: &Target<'_>, outs: &[&ReadWindowOutput]) {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    let mut by_type: BTreeMap<(String, Window, String), Vec<Vec<Vec<u8>>>> = BTreeMap::new();
+    // (type, window, delivery stream) -> each batch's staged lines.
+    type Lines = Vec<Vec<u8>>;
+    let mut by_type: BTreeMap<(String, Window, String), Vec<Lines>> = BTreeMap::new();
     for out in outs {
         for r in &out.routes {
             let staged = t.store.get(&r.staging_key).await.unwrap();

@@ -1,6 +1,7 @@
 //! The Redshift harness (crates/redshift-harness) for the AWS tests: the harness serving the Data
-//! API over a PostgreSQL database (tests/conformance/postgres.rs starts one), COPY reading the test's ObjectStore (moto's bucket or a local directory), and the real
-//! `RedshiftWarehouse` adapter with a real SDK client pointed at the harness.
+//! API over a PostgreSQL database (tests/conformance/postgres.rs starts one), its COPY reading the
+//! test's ObjectStore (moto's bucket or a local directory), and the real `RedshiftWarehouse`
+//! adapter with a real SDK client pointed at it.
 #![allow(dead_code)]
 
 use std::sync::Arc;
