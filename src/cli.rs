@@ -162,6 +162,10 @@ enum Command {
         /// `redshift` or `postgres`, for printing.
         #[arg(long, default_value = "redshift")]
         dialect: String,
+        /// Print the jsonpaths file the Load uploads for this table (Redshift only) instead of
+        /// the DDL.
+        #[arg(long, value_name = "TABLE", conflicts_with = "aws")]
+        jsonpaths: Option<String>,
         /// Apply the DDL through the Redshift Data API.
         #[arg(long, requires = "database")]
         aws: bool,
@@ -380,6 +384,7 @@ pub async fn main_with(cli: Cli) -> Result<()> {
         }
         Command::Schema {
             dialect,
+            jsonpaths,
             aws,
             workgroup,
             cluster_id,
@@ -402,6 +407,9 @@ pub async fn main_with(cli: Cli) -> Result<()> {
                 "postgres" => crate::domain::sql::Dialect::Postgres,
                 other => bail!("--dialect `{other}` is not known: use redshift or postgres"),
             };
+            if let Some(table) = jsonpaths {
+                return print_jsonpaths(&settings.routes, dialect, &table);
+            }
             for statement in crate::domain::sql::schema(settings.routes.routes(), dialect) {
                 println!("{statement};\n");
             }
@@ -1340,4 +1348,27 @@ pub(crate) fn print_table(headers: &[&str], rows: &[Vec<String>], indent: &str) 
 /// An error and its causes as one line: "what failed: why".
 pub fn describe(e: &anyhow::Error) -> String {
     format!("{e:#}")
+}
+
+/// `schema --jsonpaths TABLE`: exactly the bytes the Load step uploads for the table's COPY (no
+/// newline added), so the output can be compared with, or uploaded as, the object.
+fn print_jsonpaths(
+    routes: &RoutingTable,
+    dialect: crate::domain::sql::Dialect,
+    table: &str,
+) -> Result<()> {
+    if dialect != crate::domain::sql::Dialect::Redshift {
+        bail!("--jsonpaths prints the file Redshift's COPY reads: use it with --dialect redshift (the default)");
+    }
+    let Some(route) = routes.for_table(table) else {
+        let known: Vec<&str> = routes.routes().iter().map(|r| r.table.as_str()).collect();
+        bail!(
+            "no route loads table `{table}`: the known tables are {}",
+            known.join(", ")
+        );
+    };
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    out.write_all(&crate::domain::sql::jsonpaths_file(route))?;
+    Ok(())
 }

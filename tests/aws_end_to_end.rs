@@ -1,29 +1,29 @@
 //! One window end to end through the Lambda handlers with the AWS adapters: Kinesis and S3 on
 //! moto, Firehose mocked (aws-smithy-mocks) with what it receives written into the moto bucket
-//! under the Firehose prefix, as its dynamic partitioning would, and the load on the local
-//! PostgreSQL reading the delivered objects from the moto bucket (PostgreSQL's COPY FROM STDIN
-//! stands in for Redshift's COPY from S3, whose statuses tests/aws_mocks.rs covers).
+//! under the Firehose prefix, as its dynamic partitioning would, and the load through the real
+//! Redshift adapter on the Redshift harness (crates/redshift-harness): the schema's Redshift DDL
+//! and every route's load transaction run on PostgreSQL, COPY reading the manifest, the jsonpaths
+//! file and the delivered objects from the moto bucket.
 #![cfg(feature = "aws")]
 
 mod conformance;
+mod harness;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use aws_smithy_mocks::{mock, MockResponseInterceptor, RuleMode};
+use conformance::postgres::Postgres;
 use pushfeed::adapters::aws::config::s3_client;
 use pushfeed::adapters::aws::lambda;
 use pushfeed::adapters::aws::sdk::{aws_config, firehose, kinesis, s3};
 use pushfeed::adapters::aws::{FirehoseDelivery, KinesisStream, S3ObjectStore};
-use pushfeed::adapters::local::postgres::PostgresWarehouse;
-use pushfeed::adapters::local::stack::start_private;
 use pushfeed::domain::sql::schema;
 use pushfeed::domain::sql::Dialect;
 use pushfeed::domain::window::{now_ms, Window};
 use pushfeed::ports::{Clock, ObjectStore, Warehouse};
 use pushfeed::steps::contract::ReadWindowOutput;
-use pushfeed::steps::Settings;
 use serde_json::{json, Value};
 
 fn moto_endpoint() -> String {
@@ -36,16 +36,6 @@ struct At(i64);
 impl Clock for At {
     fn now_ms(&self) -> i64 {
         self.0
-    }
-}
-
-/// Stops the private PostgreSQL this test started, even when an assertion failed.
-struct StopOnDrop(Option<pushfeed::adapters::local::pg_cluster::PgCluster>);
-impl Drop for StopOnDrop {
-    fn drop(&mut self) {
-        if let Some(c) = &self.0 {
-            let _ = c.stop();
-        }
     }
 }
 
@@ -149,7 +139,7 @@ async fn one_window_through_the_handlers_on_the_aws_adapters() {
         "the puts crossed a minute"
     );
 
-    let settings = Settings::default();
+    let settings = harness::redshift_settings();
     let stream = KinesisStream::new(kc, &stream_name);
     let clock = At(window.end_ms() + settings.settle_ms + 1);
     let out = lambda::read_window(
@@ -204,45 +194,52 @@ async fn one_window_through_the_handlers_on_the_aws_adapters() {
         assert_eq!(check["complete"], true, "{check}");
     }
 
-    let pg_dir = tempfile::tempdir().unwrap();
-    let (conninfo, cluster) = start_private(pg_dir.path()).await.unwrap();
-    let _stop = StopOnDrop(cluster);
-    let result = async {
-        let pg = PostgresWarehouse::connect(&conninfo, store.clone() as Arc<dyn ObjectStore>)
+    let pg = Postgres::start().await;
+    let conninfo = pg.database("pushfeed").await;
+    let harness = harness::harness(&conninfo, store.clone() as Arc<dyn ObjectStore>).await;
+    let redshift = harness::warehouse(&harness).await;
+    redshift
+        .apply_schema(&schema(settings.routes.routes(), Dialect::Redshift))
+        .await
+        .unwrap();
+    let mut duplicates = 0;
+    for b in &branches {
+        let out = lambda::load(&*store, &redshift, &settings, b.clone())
             .await
             .unwrap();
-        pg.apply_schema(&schema(settings.routes.routes(), Dialect::Postgres))
-            .await
-            .unwrap();
-        let mut duplicates = 0;
-        for b in &branches {
-            let out = lambda::load(&*store, &pg, &settings, b.clone())
-                .await
-                .unwrap();
-            duplicates += out["duplicates"].as_u64().unwrap();
-        }
-        assert_eq!(duplicates, expected["duplicates"].as_u64().unwrap());
-        let mut tables = BTreeMap::new();
-        for (table, ids) in expected["tables"].as_object().unwrap() {
-            let want: BTreeSet<String> = ids
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|v| v.as_str().unwrap().to_string())
-                .collect();
-            let got: BTreeSet<String> = pg
-                .query(&format!("select event_id from {table}"))
-                .await
-                .unwrap()
-                .rows
-                .into_iter()
-                .map(|r| r[0].clone().unwrap())
-                .collect();
-            tables.insert(table.clone(), (want, got));
-        }
-        tables
+        duplicates += out["duplicates"].as_u64().unwrap();
     }
-    .await;
+    assert_eq!(duplicates, expected["duplicates"].as_u64().unwrap());
+    // Every route's load went to the Data API as one batch whose COPY read the moto bucket.
+    let copies = harness
+        .received()
+        .into_iter()
+        .filter(|batch| {
+            batch.iter().any(|sql| {
+                sql.starts_with("COPY pf_stage (")
+                    && sql.contains(&format!("s3://{bucket}/manifests/"))
+            })
+        })
+        .count();
+    assert_eq!(copies, read.routes.len());
+    let mut result = BTreeMap::new();
+    for (table, ids) in expected["tables"].as_object().unwrap() {
+        let want: BTreeSet<String> = ids
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        let got: BTreeSet<String> = redshift
+            .query(&format!("select event_id from {table}"))
+            .await
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| r[0].clone().unwrap())
+            .collect();
+        result.insert(table.clone(), (want, got));
+    }
     for (table, (want, got)) in result {
         assert_eq!(got, want, "{table}");
     }

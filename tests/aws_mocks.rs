@@ -3,8 +3,10 @@
 //! statement statuses are staged here.
 #![cfg(feature = "aws")]
 
+mod conformance;
+
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use aws_smithy_mocks::{mock, MockResponseInterceptor, Rule, RuleMode};
@@ -166,6 +168,55 @@ async fn firehose_unknown_stream_is_not_found_and_limits_are_enforced_before_cal
         ErrorKind::Permanent
     );
     assert_eq!(rule.num_calls(), 1, "refused batches never reach Firehose");
+}
+
+/// The Delivery scenarios on a mocked Firehose that behaves as PutRecordBatch documents: an
+/// unknown stream is ResourceNotFoundException, and per-record failures come back in order (here
+/// for the records marked `"fail":true`) while the others are accepted.
+#[tokio::test]
+async fn firehose_adapter_conforms_on_the_sdk_mocks() {
+    let received: Arc<Mutex<Vec<Vec<u8>>>> = Arc::default();
+    let unknown = mock!(firehose::Client::put_record_batch)
+        .match_requests(|r| r.delivery_stream_name() != Some("pf-test-pushfeed-push-opens"))
+        .then_error(|| {
+            PutRecordBatchError::ResourceNotFoundException(
+                firehose::types::error::ResourceNotFoundException::builder()
+                    .message("Firehose pf-test-pushfeed-push-nothing under account 123456789012 not found.")
+                    .meta(FirehoseMeta::builder().code("ResourceNotFoundException").build())
+                    .build(),
+            )
+        });
+    let sink = received.clone();
+    let known = mock!(firehose::Client::put_record_batch).then_compute_output(move |req| {
+        let mut arrived = sink.lock().unwrap();
+        let entries: Vec<PutRecordBatchResponseEntry> = req
+            .records()
+            .iter()
+            .map(|r| {
+                let data = r.data().as_ref();
+                if data.windows(11).any(|w| w == b"\"fail\":true") {
+                    entry(Some("ServiceUnavailableException"))
+                } else {
+                    arrived.push(data.to_vec());
+                    entry(None)
+                }
+            })
+            .collect();
+        PutRecordBatchOutput::builder()
+            .failed_put_count(entries.iter().filter(|e| e.error_code.is_some()).count() as i32)
+            .set_request_responses(Some(entries))
+            .build()
+            .unwrap()
+    });
+    let d = delivery(mocked!(firehose, [&unknown, &known]));
+    let streams = conformance::delivery::Streams {
+        known: "pushfeed-push-opens",
+        unknown: "pushfeed-push-nothing",
+    };
+    conformance::delivery::all(&d, &streams, true, async || {
+        std::mem::take(&mut *received.lock().unwrap())
+    })
+    .await;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ pub mod accounting;
 pub mod event;
 pub mod keys;
 pub mod record;
+pub mod redshift_sql;
 pub mod rejection;
 pub mod routes;
 pub mod row;

@@ -281,6 +281,11 @@ pub fn jsonpaths(route: &Route) -> serde_json::Value {
     serde_json::json!({ "jsonpaths": paths })
 }
 
+/// The jsonpaths file's bytes: what the Load step uploads and `pushfeed schema --jsonpaths` prints.
+pub fn jsonpaths_file(route: &Route) -> Vec<u8> {
+    serde_json::to_vec_pretty(&jsonpaths(route)).expect("a JSON value serializes")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,7 +7,7 @@ use super::deliver::check_branch;
 use super::error::StepError;
 use super::Settings;
 use crate::domain::keys::ObjectKey;
-use crate::domain::sql::{jsonpaths, load_statements, loaded_columns, LoadParams, S3Copy};
+use crate::domain::sql::{jsonpaths_file, load_statements, loaded_columns, LoadParams, S3Copy};
 use crate::ports::{ErrorKind, LoadJob, ObjectStore, Warehouse};
 
 pub async fn load(
@@ -61,10 +61,7 @@ pub async fn load(
     }
     .to_string();
     store
-        .put(
-            &jsonpaths_key,
-            serde_json::to_vec_pretty(&jsonpaths(route)).expect("json"),
-        )
+        .put(&jsonpaths_key, jsonpaths_file(route))
         .await
         .map_err(|e| StepError::from_port(&format!("{ctx}: writing jsonpaths"), e))?;
 

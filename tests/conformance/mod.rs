@@ -4,9 +4,12 @@
 //! second copy of a scenario.
 #![allow(dead_code)]
 
+pub mod delivery;
 pub mod notifier;
 pub mod object_store;
+pub mod postgres;
 pub mod stream;
+pub mod warehouse;
 
 /// A name unique to this test process and call, for buckets, streams and topics shared by
 /// tests running at once against one emulator.
