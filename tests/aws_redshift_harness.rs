@@ -3,9 +3,7 @@
 //! behaviour seen through the Data API — translation, documented ResultRows, polling,
 //! cancellation, and a test that breaks each Redshift rule it enforces.
 //!
-//! Every test starts a private PostgreSQL with pushfeed's cluster code; none needs moto. The
-//! tests named `..._waits_on_fault_6` and `..._waits_on_fault_9` fail on the load SQL of today's
-//! product (issue 11's faults 6 and 9): they pass once those faults are fixed.
+//! Every test starts a private PostgreSQL with pushfeed's cluster code; none needs moto.
 #![cfg(feature = "aws")]
 
 mod conformance;
@@ -54,14 +52,14 @@ redshift_scenario! {
     redshift_zero_rows => zero_rows,
     // Fault 6: `rows_unchanged` is read from `CREATE TEMP TABLE pf_ids AS ...`, whose ResultRows
     // the Data API does not document (the harness reports -1).
-    redshift_reload_changes_nothing_waits_on_fault_6 => reload_changes_nothing,
-    redshift_concurrent_loads_end_as_one_waits_on_fault_6 => concurrent_loads,
+    redshift_reload_changes_nothing => reload_changes_nothing,
+    redshift_concurrent_loads_end_as_one => concurrent_loads,
     // Fault 9: the Redshift columns are smaller, in bytes, than what validation admits:
     // TRUNCATECOLUMNS cuts a 4,097-byte reason, and the raw SUPER column refuses a string over
     // 65,535 bytes and nesting deeper than 1,000 (the corpus's 1,000 nested objects inside an
     // event are 1,001 deep).
-    redshift_corpus_values_waits_on_fault_9 => corpus_values,
-    redshift_values_at_the_column_limits_waits_on_fault_9 => values_at_the_column_limits,
+    redshift_corpus_values => corpus_values,
+    redshift_values_at_the_column_limits => values_at_the_column_limits,
 }
 
 // ---------------------------------------------------------------------------------------------

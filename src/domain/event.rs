@@ -264,6 +264,7 @@ pub fn parse_event<'a>(
     // Escapes are only decoded for the fields above; the raw event goes to jsonb/SUPER whole,
     // and one NUL or lone surrogate there would fail the entire load.
     check_escapes(line)?;
+    check_super_limits(line)?;
     let _ = env.offset;
 
     let mut event = Event {
@@ -490,6 +491,88 @@ fn fill_body<'a>(event: &mut Event<'a>, body: &'a str) -> Result<(), Rejection> 
             Ok(())
         }
     }
+}
+
+/// Redshift, "SUPER type": "The maximum nesting depth for arrays and structures of the SUPER
+/// data type is 1,000." (the outermost object counts as level 1).
+pub const MAX_SUPER_DEPTH: usize = 1000;
+
+/// Redshift, `enable_large_strings_opt_in`: "Individual strings in SUPER columns have a limit of
+/// 65,535 bytes." (counted as the string's UTF-8 bytes once its escapes are decoded).
+pub const MAX_SUPER_STRING_BYTES: usize = 65_535;
+
+/// The raw event goes whole into a SUPER column: an event SUPER cannot hold would fail its whole
+/// batch's COPY, so it is refused here, with its reason, like any other bad event.
+///
+/// Both checks cost a SIMD count or nothing for ordinary events: nesting deeper than the limit
+/// needs more brackets than the limit, and a string over the limit a longer event.
+fn check_super_limits(json: &str) -> Result<(), Rejection> {
+    let bytes = json.as_bytes();
+    let deep = memchr::memchr2_iter(b'{', b'[', bytes).count() > MAX_SUPER_DEPTH;
+    let long = bytes.len() > MAX_SUPER_STRING_BYTES;
+    if !deep && !long {
+        return Ok(());
+    }
+    let (mut depth, mut in_string, mut string_bytes) = (0usize, false, 0usize);
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if in_string {
+            match b {
+                b'"' => in_string = false,
+                b'\\' => {
+                    // One decoded byte, except \uXXXX: 1 to 3 bytes (a surrogate pair, 12 text
+                    // bytes, decodes to 4, so counting 3 per half only overestimates by 2).
+                    let (text, decoded) = match bytes.get(i + 1) {
+                        Some(b'u') => {
+                            let hex = std::str::from_utf8(&bytes[i + 2..(i + 6).min(bytes.len())])
+                                .ok()
+                                .and_then(|h| u32::from_str_radix(h, 16).ok())
+                                .unwrap_or(0);
+                            (
+                                6,
+                                if hex < 0x80 {
+                                    1
+                                } else if hex < 0x800 {
+                                    2
+                                } else {
+                                    3
+                                },
+                            )
+                        }
+                        _ => (2, 1),
+                    };
+                    string_bytes += decoded;
+                    i += text;
+                    if string_bytes > MAX_SUPER_STRING_BYTES {
+                        return Err(Rejection::StringTooLong);
+                    }
+                    continue;
+                }
+                _ => string_bytes += 1,
+            }
+            if string_bytes > MAX_SUPER_STRING_BYTES {
+                return Err(Rejection::StringTooLong);
+            }
+        } else {
+            match b {
+                b'"' => {
+                    in_string = true;
+                    string_bytes = 0;
+                }
+                b'{' | b'[' => {
+                    depth += 1;
+                    if depth > MAX_SUPER_DEPTH {
+                        return Err(Rejection::TooDeep);
+                    }
+                }
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        i += 1;
+    }
+    Ok(())
 }
 
 /// Checks every `\u` escape: no NUL, and surrogates only in valid pairs.
@@ -741,6 +824,38 @@ mod tests {
         );
         assert_eq!(reason(&long_reason), "bad_value:body.reason");
         assert!(parse(&rejected(&fill(MAX_ID_LEN))).is_ok());
+    }
+
+    /// What SUPER cannot hold is refused at the limits, exactly: depth 1,000 and strings of
+    /// 65,535 bytes once decoded.
+    #[test]
+    fn the_raw_event_fits_redshifts_super() {
+        let with = |extra: &str| {
+            format!(
+                r#"{{"id":"a","type":"SEND","occurred":"2026-11-26T10:01:00Z","processed":"2026-11-26T10:01:00Z","body":{{"push_id":"p"}},"x":{extra}}}"#
+            )
+        };
+        // The event is level 1, so `"x"` may hold 999 more.
+        let nest = |levels: usize| format!("{}{}", "[".repeat(levels), "]".repeat(levels));
+        assert!(parse(&with(&nest(MAX_SUPER_DEPTH - 1))).is_ok());
+        assert_eq!(reason(&with(&nest(MAX_SUPER_DEPTH))), "too_deep");
+        // Brackets inside strings are text, not depth.
+        assert!(parse(&with(&format!("\"{}\"", "[".repeat(5000)))).is_ok());
+        let long = |n: usize| format!("\"{}\"", "n".repeat(n));
+        assert!(parse(&with(&long(MAX_SUPER_STRING_BYTES))).is_ok());
+        assert_eq!(
+            reason(&with(&long(MAX_SUPER_STRING_BYTES + 1))),
+            "string_too_long"
+        );
+        // Escapes count as what they decode to: \u00e9 is two bytes, \n one.
+        let escaped = |n: usize| format!("\"{}\"", "\\u00e9".repeat(n));
+        assert!(parse(&with(&escaped(MAX_SUPER_STRING_BYTES / 2))).is_ok());
+        assert_eq!(
+            reason(&with(&escaped(MAX_SUPER_STRING_BYTES / 2 + 1))),
+            "string_too_long"
+        );
+        let newlines = format!("\"{}\"", "\\n".repeat(MAX_SUPER_STRING_BYTES));
+        assert!(parse(&with(&newlines)).is_ok());
     }
 
     #[test]

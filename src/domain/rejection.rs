@@ -13,7 +13,7 @@ pub enum Rejection {
     NotUtf8,
     /// The text is not JSON (truncated, trailing garbage, raw control characters).
     NotJson,
-    /// JSON nested deeper than the parser allows.
+    /// JSON nested deeper than the parser allows, or than Redshift's SUPER holds (1,000 levels).
     TooDeep,
     /// JSON, but not an object.
     NotObject,
@@ -37,6 +37,8 @@ pub enum Rejection {
     TooLarge,
     /// A gzip record whose compressed stream is corrupt.
     BadGzip,
+    /// A JSON string over 65,535 bytes, which Redshift's SUPER cannot hold.
+    StringTooLong,
 }
 
 impl Rejection {
@@ -64,6 +66,7 @@ impl fmt::Display for Rejection {
             Rejection::NulCharacter => f.write_str("nul_character"),
             Rejection::TooLarge => f.write_str("too_large"),
             Rejection::BadGzip => f.write_str("bad_gzip"),
+            Rejection::StringTooLong => f.write_str("string_too_long"),
         }
     }
 }

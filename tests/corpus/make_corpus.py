@@ -225,10 +225,16 @@ kind("gzip-magic-only.bin", "only the gzip magic bytes", b"\x1f\x8b", rejected=[
 
 # --- nesting -------------------------------------------------------------------------------------
 kind("deep-nesting-array.json", "10,000 nested arrays", b"[" * 10000 + b"]" * 10000, rejected=["too_deep"])
-# Accepted today: serde_json skips unknown fields iteratively, so the recursion limit (and with
-# it too_deep) only applies where the typed parse fails. See docs/reliability.md.
-kind("deep-nesting-in-event.json", "a valid event with 1,000 nested objects in an unknown field (accepted)",
-     js(event(50))[:-1] + b',"x":' + b'{"a":' * 1000 + b"1" + b"}" * 1000 + b"}", routed=1)
+# The raw event goes into Redshift's SUPER, which holds 1,000 levels (the event itself is level 1)
+# and strings of up to 65,535 bytes: what it cannot hold would fail the whole batch's COPY.
+kind("deep-nesting-in-event.json", "a valid event with 1,000 nested objects in an unknown field: 1,001 levels",
+     js(event(50))[:-1] + b',"x":' + b'{"a":' * 1000 + b"1" + b"}" * 1000 + b"}", rejected=["too_deep"])
+kind("nesting-at-super-limit.json", "a valid event with 999 nested objects in an unknown field: 1,000 levels (valid)",
+     js(event(93))[:-1] + b',"x":' + b'{"a":' * 999 + b"1" + b"}" * 999 + b"}", routed=1)
+kind("string-over-super-limit.json", "a string of 65,536 bytes in an unknown field",
+     js(event(94))[:-1] + b',"note":"' + b"n" * 65536 + b'"}', rejected=["string_too_long"])
+kind("string-at-super-limit.json", "a string of 32,767 escaped two-byte characters: 65,534 bytes (valid)",
+     js(event(95))[:-1] + b',"note":"' + b"\\u00e9" * 32767 + b'"}', routed=1)
 kind("deep-nesting-in-device.json", "200 nested arrays where device.channel belongs",
      js(event(63, device={"channel": "PLACEHOLDER"})).replace(b'"PLACEHOLDER"', b"[" * 200 + b"]" * 200),
      rejected=["too_deep"])
