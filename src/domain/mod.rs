@@ -2,6 +2,7 @@
 
 pub mod event;
 pub mod keys;
+pub mod local_time;
 pub mod record;
 pub mod rejection;
 pub mod routes;

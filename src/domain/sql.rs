@@ -24,6 +24,7 @@ fn column_type(ty: ColumnType, dialect: Dialect) -> &'static str {
         (ColumnType::Id | ColumnType::Text, Dialect::Postgres) => "TEXT",
         (ColumnType::Int, _) => "INTEGER",
         (ColumnType::Timestamp, _) => "TIMESTAMPTZ",
+        (ColumnType::LocalTimestamp, _) => "TIMESTAMP",
         (ColumnType::Json, Dialect::Redshift) => "SUPER",
         (ColumnType::Json, Dialect::Postgres) => "JSONB",
     }

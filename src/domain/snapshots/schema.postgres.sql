@@ -14,6 +14,7 @@ CREATE TABLE IF NOT EXISTS pushfeed_loads (
 CREATE TABLE IF NOT EXISTS push_sends (
   event_id TEXT NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,
@@ -41,6 +42,7 @@ CREATE INDEX IF NOT EXISTS push_sends_named_user_id ON push_sends (named_user_id
 CREATE TABLE IF NOT EXISTS push_opens (
   event_id TEXT NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,
@@ -71,6 +73,7 @@ CREATE INDEX IF NOT EXISTS push_opens_named_user_id ON push_opens (named_user_id
 CREATE TABLE IF NOT EXISTS push_send_rejections (
   event_id TEXT NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,
@@ -99,6 +102,7 @@ CREATE INDEX IF NOT EXISTS push_send_rejections_named_user_id ON push_send_rejec
 CREATE TABLE IF NOT EXISTS push_send_aborts (
   event_id TEXT NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,
@@ -127,6 +131,7 @@ CREATE INDEX IF NOT EXISTS push_send_aborts_named_user_id ON push_send_aborts (n
 CREATE TABLE IF NOT EXISTS push_uninstalls (
   event_id TEXT NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,
@@ -151,6 +156,7 @@ CREATE INDEX IF NOT EXISTS push_uninstalls_named_user_id ON push_uninstalls (nam
 CREATE TABLE IF NOT EXISTS push_controls (
   event_id TEXT NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,
@@ -177,6 +183,7 @@ CREATE INDEX IF NOT EXISTS push_controls_named_user_id ON push_controls (named_u
 CREATE TABLE IF NOT EXISTS push_web_clicks (
   event_id TEXT NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,

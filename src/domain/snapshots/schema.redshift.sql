@@ -16,6 +16,7 @@ SORTKEY (window_start);
 CREATE TABLE IF NOT EXISTS push_sends (
   event_id VARCHAR(256) NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,
@@ -39,6 +40,7 @@ COMPOUND SORTKEY (occurred_at, channel_id);
 CREATE TABLE IF NOT EXISTS push_opens (
   event_id VARCHAR(256) NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,
@@ -65,6 +67,7 @@ COMPOUND SORTKEY (occurred_at, channel_id);
 CREATE TABLE IF NOT EXISTS push_send_rejections (
   event_id VARCHAR(256) NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,
@@ -89,6 +92,7 @@ COMPOUND SORTKEY (occurred_at, channel_id);
 CREATE TABLE IF NOT EXISTS push_send_aborts (
   event_id VARCHAR(256) NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,
@@ -113,6 +117,7 @@ COMPOUND SORTKEY (occurred_at, channel_id);
 CREATE TABLE IF NOT EXISTS push_uninstalls (
   event_id VARCHAR(256) NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,
@@ -133,6 +138,7 @@ COMPOUND SORTKEY (occurred_at, channel_id);
 CREATE TABLE IF NOT EXISTS push_controls (
   event_id VARCHAR(256) NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,
@@ -155,6 +161,7 @@ COMPOUND SORTKEY (occurred_at, channel_id);
 CREATE TABLE IF NOT EXISTS push_web_clicks (
   event_id VARCHAR(256) NOT NULL,
   occurred_at TIMESTAMPTZ,
+  occurred_local TIMESTAMP,
   processed_at TIMESTAMPTZ,
   arrived_at TIMESTAMPTZ,
   window_start TIMESTAMPTZ,
