@@ -9,4 +9,5 @@ pub mod routes;
 pub mod row;
 pub mod schema;
 pub mod sql;
+pub mod views;
 pub mod window;

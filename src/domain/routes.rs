@@ -90,9 +90,12 @@ impl RoutingTable {
                     r.event_type
                 ));
             }
-            if !is_table_name(&r.table) || RESERVED_TABLES.contains(&r.table.as_str()) {
+            if !is_table_name(&r.table)
+                || RESERVED_TABLES.contains(&r.table.as_str())
+                || super::views::VIEW_NAMES.contains(&r.table.as_str())
+            {
                 return Err(format!(
-                    "table `{}` of {} must be a lower-case SQL name (letters, digits, _; at most 63) and not a pushfeed table",
+                    "table `{}` of {} must be a lower-case SQL name (letters, digits, _; at most 63) and not a pushfeed table or view",
                     r.table, r.event_type
                 ));
             }

@@ -84,12 +84,13 @@ pub fn create_ledger(dialect: Dialect) -> String {
     )
 }
 
-/// All DDL for a set of routes, ledger first.
+/// All DDL for a set of routes: the ledger, the tables, then the analyst views that read them.
 pub fn schema(routes: &[Route], dialect: Dialect) -> Vec<String> {
     let mut all = vec![create_ledger(dialect)];
     for r in routes {
         all.extend(create_table(r, dialect));
     }
+    all.extend(super::views::create_views(routes, dialect));
     all
 }
 
