@@ -241,14 +241,24 @@ direct AS (
   WHERE open_kind = 'direct' AND push_id IS NOT NULL
   GROUP BY push_id
 ),
+opened_pairs AS (
+  SELECT DISTINCT push_id, channel_id
+  FROM push_opens
+  WHERE open_kind IN ('direct', 'influenced') AND push_id IS NOT NULL AND channel_id IS NOT NULL
+),
+first_sends AS (
+  SELECT s.push_id, s.channel_id, MIN(s.occurred_at) AS sent_at
+  FROM push_sends s
+  JOIN opened_pairs x ON x.push_id = s.push_id AND x.channel_id = s.channel_id
+  GROUP BY s.push_id, s.channel_id
+),
 attributed AS (
   SELECT f.push_id, COUNT(DISTINCT f.channel_id) AS attributed_opens
-  FROM per_channel f
+  FROM first_sends f
   JOIN push_opens o ON o.push_id = f.push_id AND o.channel_id = f.channel_id
-  WHERE f.kind = 'send'
-    AND o.open_kind IN ('direct', 'influenced')
-    AND o.occurred_at >= f.first_at
-    AND o.occurred_at <= f.first_at + INTERVAL '12 hours'
+  WHERE o.open_kind IN ('direct', 'influenced')
+    AND o.occurred_at >= f.sent_at
+    AND o.occurred_at <= f.sent_at + INTERVAL '12 hours'
   GROUP BY f.push_id
 )
 SELECT p.push_id,
@@ -348,13 +358,18 @@ population_total AS (
 population_best AS (
   SELECT MIN(local_hour) AS local_hour FROM population WHERE n = (SELECT MAX(n) FROM population)
 ),
+candidates AS (
+  SELECT named_user_id, local_hour, n FROM user_hours WHERE local_hour IS NOT NULL
+  UNION ALL
+  SELECT u.named_user_id, pb.local_hour, 0 AS n FROM users u CROSS JOIN population_best pb
+),
 customer_ranked AS (
-  SELECT u.named_user_id, p.local_hour,
-    ROW_NUMBER() OVER (PARTITION BY u.named_user_id ORDER BY COALESCE(uh.n, 0) * t.n + 10 * p.n DESC, p.local_hour) AS pick
-  FROM users u
-  CROSS JOIN population p
+  SELECT c.named_user_id, c.local_hour,
+    ROW_NUMBER() OVER (PARTITION BY c.named_user_id ORDER BY c.n * t.n + 10 * p.n DESC, c.local_hour) AS pick
+  FROM candidates c
+  JOIN users u ON u.named_user_id = c.named_user_id
+  JOIN population p ON p.local_hour = c.local_hour
   CROSS JOIN population_total t
-  LEFT JOIN user_hours uh ON uh.named_user_id = u.named_user_id AND uh.local_hour = p.local_hour
   WHERE u.opens >= 5
 )
 SELECT u.named_user_id,

@@ -182,7 +182,9 @@ CREATE TABLE IF NOT EXISTS push_web_clicks (
 DISTSTYLE KEY DISTKEY (channel_id)
 COMPOUND SORTKEY (occurred_at, channel_id);
 
-CREATE OR REPLACE VIEW push_campaign_performance AS
+DROP MATERIALIZED VIEW IF EXISTS push_campaign_performance;
+
+CREATE MATERIALIZED VIEW push_campaign_performance AUTO REFRESH YES AS
 WITH push_events AS (
   SELECT push_id, 'send' AS kind, channel_id, group_id, occurred_at FROM push_sends
   UNION ALL
@@ -215,14 +217,24 @@ direct AS (
   WHERE open_kind = 'direct' AND push_id IS NOT NULL
   GROUP BY push_id
 ),
+opened_pairs AS (
+  SELECT DISTINCT push_id, channel_id
+  FROM push_opens
+  WHERE open_kind IN ('direct', 'influenced') AND push_id IS NOT NULL AND channel_id IS NOT NULL
+),
+first_sends AS (
+  SELECT s.push_id, s.channel_id, MIN(s.occurred_at) AS sent_at
+  FROM push_sends s
+  JOIN opened_pairs x ON x.push_id = s.push_id AND x.channel_id = s.channel_id
+  GROUP BY s.push_id, s.channel_id
+),
 attributed AS (
   SELECT f.push_id, COUNT(DISTINCT f.channel_id) AS attributed_opens
-  FROM per_channel f
+  FROM first_sends f
   JOIN push_opens o ON o.push_id = f.push_id AND o.channel_id = f.channel_id
-  WHERE f.kind = 'send'
-    AND o.open_kind IN ('direct', 'influenced')
-    AND o.occurred_at >= f.first_at
-    AND o.occurred_at <= f.first_at + INTERVAL '12 hours'
+  WHERE o.open_kind IN ('direct', 'influenced')
+    AND o.occurred_at >= f.sent_at
+    AND o.occurred_at <= f.sent_at + INTERVAL '12 hours'
   GROUP BY f.push_id
 )
 SELECT p.push_id,
@@ -240,7 +252,9 @@ FROM pushes p
 LEFT JOIN direct d ON d.push_id = p.push_id
 LEFT JOIN attributed a ON a.push_id = p.push_id;
 
-CREATE OR REPLACE VIEW push_holdout_uplift AS
+DROP MATERIALIZED VIEW IF EXISTS push_holdout_uplift;
+
+CREATE MATERIALIZED VIEW push_holdout_uplift AUTO REFRESH YES AS
 WITH groups AS (
   SELECT DISTINCT group_id FROM push_controls WHERE group_id IS NOT NULL
 ),
@@ -297,7 +311,9 @@ SELECT group_id, treated, control, treated_opened, control_opened, treated_rate,
   treated_rate - control_rate + 1.96 * SQRT(treated_rate * (1 - treated_rate) / NULLIF(treated, 0) + control_rate * (1 - control_rate) / NULLIF(control, 0)) AS abs_lift_high
 FROM rates;
 
-CREATE OR REPLACE VIEW customer_send_hours AS
+DROP MATERIALIZED VIEW IF EXISTS customer_send_hours;
+
+CREATE MATERIALIZED VIEW customer_send_hours AUTO REFRESH YES AS
 WITH bounds AS (
   SELECT MAX(occurred_at) AS ref_at FROM push_opens
 ),
@@ -322,13 +338,18 @@ population_total AS (
 population_best AS (
   SELECT MIN(local_hour) AS local_hour FROM population WHERE n = (SELECT MAX(n) FROM population)
 ),
+candidates AS (
+  SELECT named_user_id, local_hour, n FROM user_hours WHERE local_hour IS NOT NULL
+  UNION ALL
+  SELECT u.named_user_id, pb.local_hour, 0 AS n FROM users u CROSS JOIN population_best pb
+),
 customer_ranked AS (
-  SELECT u.named_user_id, p.local_hour,
-    ROW_NUMBER() OVER (PARTITION BY u.named_user_id ORDER BY COALESCE(uh.n, 0) * t.n + 10 * p.n DESC, p.local_hour) AS pick
-  FROM users u
-  CROSS JOIN population p
+  SELECT c.named_user_id, c.local_hour,
+    ROW_NUMBER() OVER (PARTITION BY c.named_user_id ORDER BY c.n * t.n + 10 * p.n DESC, c.local_hour) AS pick
+  FROM candidates c
+  JOIN users u ON u.named_user_id = c.named_user_id
+  JOIN population p ON p.local_hour = c.local_hour
   CROSS JOIN population_total t
-  LEFT JOIN user_hours uh ON uh.named_user_id = u.named_user_id AND uh.local_hour = p.local_hour
   WHERE u.opens >= 5
 )
 SELECT u.named_user_id,
@@ -339,7 +360,9 @@ FROM users u
 CROSS JOIN population_best pb
 LEFT JOIN customer_ranked c ON c.named_user_id = u.named_user_id AND c.pick = 1;
 
-CREATE OR REPLACE VIEW customer_push_engagement AS
+DROP MATERIALIZED VIEW IF EXISTS customer_push_engagement;
+
+CREATE MATERIALIZED VIEW customer_push_engagement AUTO REFRESH YES AS
 WITH bounds AS (
   SELECT MAX(occurred_at) AS ref_at FROM push_sends
 ),
