@@ -161,6 +161,9 @@ fn redshift_materialized_view(v: &View) -> [String; 2] {
 }
 
 /// One row per push with a send, rejection, abort or control event.
+///
+/// The event kinds are typed VARCHAR: left to itself Redshift may type each literal of the
+/// UNION ALL as a CHAR of its own length.
 fn campaign_performance(
     sends: &str,
     opens: &str,
@@ -170,13 +173,13 @@ fn campaign_performance(
 ) -> String {
     format!(
         "WITH push_events AS (
-  SELECT push_id, 'send' AS kind, channel_id, group_id, occurred_at FROM {sends}
+  SELECT push_id, CAST('send' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM {sends}
   UNION ALL
-  SELECT push_id, 'rejected' AS kind, channel_id, group_id, occurred_at FROM {rejections}
+  SELECT push_id, CAST('rejected' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM {rejections}
   UNION ALL
-  SELECT push_id, 'aborted' AS kind, channel_id, group_id, occurred_at FROM {aborts}
+  SELECT push_id, CAST('aborted' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM {aborts}
   UNION ALL
-  SELECT push_id, 'control' AS kind, channel_id, group_id, occurred_at FROM {controls}
+  SELECT push_id, CAST('control' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM {controls}
 ),
 per_channel AS (
   SELECT push_id, kind, channel_id, MAX(group_id) AS group_id, MIN(occurred_at) AS first_at

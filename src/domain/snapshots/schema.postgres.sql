@@ -210,13 +210,13 @@ CREATE INDEX IF NOT EXISTS push_web_clicks_named_user_id ON push_web_clicks (nam
 
 CREATE OR REPLACE VIEW push_campaign_performance AS
 WITH push_events AS (
-  SELECT push_id, 'send' AS kind, channel_id, group_id, occurred_at FROM push_sends
+  SELECT push_id, CAST('send' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM push_sends
   UNION ALL
-  SELECT push_id, 'rejected' AS kind, channel_id, group_id, occurred_at FROM push_send_rejections
+  SELECT push_id, CAST('rejected' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM push_send_rejections
   UNION ALL
-  SELECT push_id, 'aborted' AS kind, channel_id, group_id, occurred_at FROM push_send_aborts
+  SELECT push_id, CAST('aborted' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM push_send_aborts
   UNION ALL
-  SELECT push_id, 'control' AS kind, channel_id, group_id, occurred_at FROM push_controls
+  SELECT push_id, CAST('control' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM push_controls
 ),
 per_channel AS (
   SELECT push_id, kind, channel_id, MAX(group_id) AS group_id, MIN(occurred_at) AS first_at
