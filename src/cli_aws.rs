@@ -146,7 +146,8 @@ mod imp {
         Ok(crate::loadgen::loadgen(&target, opts).await?)
     }
 
-    /// Creates the routes' tables and the ledger in Redshift, skipping what exists.
+    /// Creates the routes' tables and the ledger in Redshift, skipping what exists, then
+    /// re-creates the analyst views.
     pub async fn schema(
         target: Target,
         routes: &crate::domain::routes::RoutingTable,
@@ -176,9 +177,10 @@ mod imp {
         let ddl = crate::domain::sql::schema(routes.routes(), warehouse.dialect());
         warehouse.apply_schema(&ddl).await?;
         println!(
-            "applied {} statements: pushfeed_loads and {} route tables",
+            "applied {} statements: pushfeed_loads, {} route tables and {} views",
             ddl.len(),
-            routes.routes().len()
+            routes.routes().len(),
+            crate::domain::views::views(routes.routes()).len()
         );
         Ok(())
     }

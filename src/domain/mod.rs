@@ -3,6 +3,7 @@
 pub mod accounting;
 pub mod event;
 pub mod keys;
+pub mod local_time;
 pub mod record;
 pub mod redshift_sql;
 pub mod rejection;
@@ -10,4 +11,5 @@ pub mod routes;
 pub mod row;
 pub mod schema;
 pub mod sql;
+pub mod views;
 pub mod window;

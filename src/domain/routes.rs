@@ -42,6 +42,9 @@ fn reserved_table_reason(table: &str) -> Option<String> {
     if RESERVED_TABLES.contains(&table) {
         return Some("is a pushfeed table".into());
     }
+    if super::views::VIEW_NAMES.contains(&table) {
+        return Some("is one of the analyst views".into());
+    }
     if let Some(prefix) = RESERVED_TABLE_PREFIXES
         .iter()
         .find(|p| table.starts_with(*p))

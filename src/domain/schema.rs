@@ -57,6 +57,8 @@ pub enum ColumnType {
     Text,
     Int,
     Timestamp,
+    /// A wall-clock reading without a zone (TIMESTAMP): the event's local time.
+    LocalTimestamp,
     /// The raw event: Redshift SUPER, PostgreSQL jsonb.
     Json,
 }
@@ -69,7 +71,10 @@ impl ColumnType {
         match self {
             ColumnType::Id => Some(MAX_ID_LEN),
             ColumnType::Text => Some(MAX_TEXT_BYTES),
-            ColumnType::Int | ColumnType::Timestamp | ColumnType::Json => None,
+            ColumnType::Int
+            | ColumnType::Timestamp
+            | ColumnType::LocalTimestamp
+            | ColumnType::Json => None,
         }
     }
 }
@@ -114,6 +119,8 @@ const CONTROL_COLUMNS: &[Column] = &[PUSH, GROUP];
 const COMMON: &[Column] = &[
     Column::new("event_id", ColumnType::Id),
     Column::new("occurred_at", ColumnType::Timestamp),
+    // `occurred_at` in the event's `iana_timezone` (src/domain/local_time.rs), for send times.
+    Column::new("occurred_local", ColumnType::LocalTimestamp),
     Column::new("processed_at", ColumnType::Timestamp),
     Column::new("arrived_at", ColumnType::Timestamp),
     Column::new("window_start", ColumnType::Timestamp),

@@ -33,6 +33,7 @@ fn column_type(ty: ColumnType, dialect: Dialect) -> String {
         (ColumnType::Id | ColumnType::Text, Dialect::Postgres) => "TEXT".into(),
         (ColumnType::Int, _) => "INTEGER".into(),
         (ColumnType::Timestamp, _) => "TIMESTAMPTZ".into(),
+        (ColumnType::LocalTimestamp, _) => "TIMESTAMP".into(),
         (ColumnType::Json, Dialect::Redshift) => "SUPER".into(),
         (ColumnType::Json, Dialect::Postgres) => "JSONB".into(),
     }
@@ -92,12 +93,13 @@ pub fn create_ledger(dialect: Dialect) -> String {
     )
 }
 
-/// All DDL for a set of routes, ledger first.
+/// All DDL for a set of routes: the ledger, the tables, then the analyst views that read them.
 pub fn schema(routes: &[Route], dialect: Dialect) -> Vec<String> {
     let mut all = vec![create_ledger(dialect)];
     for r in routes {
         all.extend(create_table(r, dialect));
     }
+    all.extend(super::views::create_views(routes, dialect));
     all
 }
 
