@@ -504,3 +504,54 @@ async fn read_window_sizes_its_reads_to_a_memory_budget() {
     assert!(later.iter().all(|&l| l <= 600), "{limits:?}");
     assert!(limits.iter().all(|&(limit, got)| got <= limit));
 }
+
+/// A local warehouse whose tables predate a column (an older home) gets the column when the
+/// schema is applied, so the views and the load work on it.
+#[tokio::test]
+async fn applying_the_schema_adds_columns_an_older_table_lacks() {
+    use pushfeed::adapters::local::postgres::PostgresWarehouse;
+    use pushfeed::adapters::local::stack::start_private;
+    use pushfeed::domain::sql::schema;
+    use pushfeed::ports::Warehouse;
+
+    let home = TempHome::new();
+    let (conninfo, cluster) = start_private(&home.path().join("postgres")).await.unwrap();
+    let store = Arc::new(LocalObjectStore::new(home.path().join("s3"), "b"));
+    let warehouse = PostgresWarehouse::connect(&conninfo, store).await.unwrap();
+    let routes = RoutingTable::default_routes();
+    warehouse
+        .apply_schema(&[
+            "CREATE TABLE push_opens (event_id TEXT NOT NULL PRIMARY KEY, occurred_at TIMESTAMPTZ)"
+                .to_string(),
+        ])
+        .await
+        .unwrap();
+    warehouse
+        .apply_schema(&schema(routes.routes(), warehouse.dialect()))
+        .await
+        .unwrap();
+    let columns = warehouse
+        .query("SELECT column_name FROM information_schema.columns WHERE table_name = 'push_opens' ORDER BY column_name")
+        .await
+        .unwrap();
+    let have: Vec<String> = columns
+        .rows
+        .into_iter()
+        .filter_map(|r| r[0].clone())
+        .collect();
+    for c in routes.for_type("OPEN").unwrap().profile().columns() {
+        assert!(
+            have.iter().any(|h| h == c.name),
+            "{} missing: {have:?}",
+            c.name
+        );
+    }
+    // The views over it were created too.
+    warehouse
+        .query("SELECT * FROM customer_send_hours")
+        .await
+        .unwrap();
+    if let Some(c) = cluster {
+        c.stop().unwrap();
+    }
+}

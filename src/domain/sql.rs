@@ -74,6 +74,17 @@ pub fn create_table(route: &Route, dialect: Dialect) -> Vec<String> {
         )],
         Dialect::Postgres => vec![
             format!("CREATE TABLE IF NOT EXISTS {table} (\n{body}\n)"),
+            // A local home whose tables predate a column gets it, so the views and the load
+            // never meet an old table shape.
+            format!(
+                "ALTER TABLE {table}\n{}",
+                columns
+                    .iter()
+                    .filter(|c| !c.trim_start().starts_with("event_id "))
+                    .map(|c| format!("  ADD COLUMN IF NOT EXISTS {}", c.trim_start()))
+                    .collect::<Vec<_>>()
+                    .join(",\n")
+            ),
             format!("CREATE INDEX IF NOT EXISTS {table}_occurred_at ON {table} (occurred_at)"),
             format!("CREATE INDEX IF NOT EXISTS {table}_channel_id ON {table} (channel_id, occurred_at)"),
             format!("CREATE INDEX IF NOT EXISTS {table}_named_user_id ON {table} (named_user_id, occurred_at)"),

@@ -616,6 +616,24 @@ fn timestamp_columns(route: &Route) -> BTreeSet<&'static str> {
         .collect()
 }
 
+fn local_timestamp_columns(route: &Route) -> BTreeSet<&'static str> {
+    route
+        .profile()
+        .columns()
+        .iter()
+        .filter(|c| c.ty == ColumnType::LocalTimestamp)
+        .map(|c| c.name)
+        .collect()
+}
+
+/// A wall-clock time without zone (`2026-11-26 10:01:00.5`, the staging row's or the warehouse's
+/// spelling) as its milliseconds, so the two spellings of one time compare equal.
+fn local_ms(text: &str) -> String {
+    chrono::NaiveDateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f")
+        .map(|d| d.and_utc().timestamp_millis().to_string())
+        .unwrap_or_else(|e| panic!("`{text}` is not a wall-clock time: {e}"))
+}
+
 /// `2026-11-26 10:01:00.5+00` (any offset) as epoch ms.
 fn text_ms(text: &str) -> String {
     chrono::DateTime::parse_from_str(text, "%Y-%m-%d %H:%M:%S%.f%#z")
@@ -627,6 +645,7 @@ fn text_ms(text: &str) -> String {
 async fn rows(t: &Target<'_>, table: &str) -> BTreeMap<String, Row> {
     let route = t.settings.routes.for_table(table).unwrap();
     let times = timestamp_columns(route);
+    let locals = local_timestamp_columns(route);
     let mut columns = loaded_columns(route);
     columns.push("loaded_at");
     let result = t
@@ -643,6 +662,8 @@ async fn rows(t: &Target<'_>, table: &str) -> BTreeMap<String, Row> {
         for (c, v) in columns.iter().zip(values) {
             let v = if times.contains(c) {
                 v.map(|s| text_ms(&s))
+            } else if locals.contains(c) {
+                v.map(|s| local_ms(&s))
             } else {
                 v
             };
@@ -666,6 +687,7 @@ async fn expected(
 ) -> BTreeMap<String, Row> {
     let route = t.settings.routes.for_type(event_type).unwrap();
     let times = timestamp_columns(route);
+    let locals = local_timestamp_columns(route);
     let mut best: BTreeMap<String, (i64, i64, Row)> = BTreeMap::new();
     for out in outs {
         let Some(r) = out.routes.iter().find(|r| r.event_type == event_type) else {
@@ -689,6 +711,8 @@ async fn expected(
                         };
                         if times.contains(c) {
                             parse_timestamp_ms(&text).unwrap().to_string()
+                        } else if locals.contains(c) {
+                            local_ms(&text)
                         } else {
                             text
                         }

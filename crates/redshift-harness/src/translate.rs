@@ -9,6 +9,7 @@
 //! | `SYSDATE` | `(transaction_timestamp() AT TIME ZONE 'UTC')` |
 //! | `SUPER` | unchanged: [`PREAMBLE`] creates a domain `super` over jsonb whose CHECK is the SUPER size rule |
 //! | `DISTSTYLE ...`, `DISTKEY (c)`, `[COMPOUND \| INTERLEAVED] SORTKEY (c, ...)`, `SORTKEY AUTO`, `ENCODE ...`, `BACKUP ...` in CREATE TABLE | removed; the key columns are then checked to exist and not to be SUPER ([`Check::KeyColumns`]) |
+//! | `BACKUP ...`, `AUTO REFRESH YES\|NO` in CREATE MATERIALIZED VIEW | removed; PostgreSQL fills the view once, so readers `REFRESH MATERIALIZED VIEW` first, as on Redshift without auto refresh |
 //! | `PRIMARY KEY`, `UNIQUE` in CREATE TABLE | removed: Redshift does not enforce them, so neither does the harness |
 //! | `VARCHAR(n)`, `CHARACTER VARYING(n)`, `NVARCHAR(n)`, `VARCHAR(MAX)`, bare `VARCHAR`, `TEXT` columns | `VARCHAR(n)` (MAX is 65535; bare and TEXT are 256, as Redshift converts them) plus `CHECK (octet_length(c) <= n)`: Redshift counts bytes |
 //! | `COPY t [(cols)] FROM 's3://...' ...` | a [`CopyPlan`]: the harness reads the manifest and objects (copy.rs) and sends `COPY t (cols) FROM STDIN` |
@@ -122,6 +123,7 @@ pub fn translate(sql: &str) -> Result<Plan, Refused> {
     match first.as_str() {
         "LOCK" => t.lock()?,
         "CREATE" => {
+            t.create_materialized_view()?;
             if let Some(check) = t.create_table()? {
                 checks.push(check);
             }
@@ -417,6 +419,39 @@ impl<'a> Text<'a> {
             last,
             format!("LOCK TABLE {names} IN ACCESS EXCLUSIVE MODE"),
         );
+        Ok(())
+    }
+
+    /// CREATE MATERIALIZED VIEW: Redshift's `BACKUP`, `AUTO REFRESH` and table attributes
+    /// before `AS` are removed; PostgreSQL builds the view from its query once, so a test
+    /// refreshes it (`REFRESH MATERIALIZED VIEW v`, the same statement in both) before reading.
+    fn create_materialized_view(&mut self) -> Result<(), Refused> {
+        if !(self.is(1, "MATERIALIZED") && self.is(2, "VIEW")) {
+            return Ok(());
+        }
+        let Some((end, _)) = self.name(3) else {
+            return Err(refused("CREATE MATERIALIZED VIEW names no view"));
+        };
+        let Some(as_at) = (end + 1..self.sig.len()).find(|&s| self.is(s, "AS")) else {
+            return Err(refused("CREATE MATERIALIZED VIEW has no AS query"));
+        };
+        let mut s = end + 1;
+        while s < as_at {
+            let yes_no = |at: usize| self.is(at, "YES") || self.is(at, "NO");
+            if self.is(s, "BACKUP") && yes_no(s + 1) {
+                s += 2;
+            } else if self.is(s, "AUTO") && self.is(s + 1, "REFRESH") && yes_no(s + 2) {
+                s += 3;
+            } else {
+                return Err(refused(format!(
+                    "CREATE MATERIALIZED VIEW has `{}` before AS, which the harness does not know",
+                    self.src(s)
+                )));
+            }
+        }
+        if as_at > end + 1 {
+            self.delete(end + 1, as_at - 1);
+        }
         Ok(())
     }
 
@@ -836,6 +871,15 @@ mod tests {
             Plan::Sql(t) => t,
             other => panic!("not SQL: {other:?}"),
         }
+    }
+
+    #[test]
+    fn materialized_views_lose_their_refresh_and_backup_clauses() {
+        let t = sql("CREATE MATERIALIZED VIEW v BACKUP NO AUTO REFRESH YES AS SELECT 1 AS n");
+        assert_eq!(t.sql, "CREATE MATERIALIZED VIEW v  AS SELECT 1 AS n");
+        let t = sql("CREATE MATERIALIZED VIEW v AS SELECT 1");
+        assert_eq!(t.sql, "CREATE MATERIALIZED VIEW v AS SELECT 1");
+        assert!(translate("CREATE MATERIALIZED VIEW v AUTO REFRESH MAYBE AS SELECT 1").is_err());
     }
 
     #[test]

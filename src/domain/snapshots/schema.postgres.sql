@@ -33,6 +33,25 @@ CREATE TABLE IF NOT EXISTS push_sends (
   PRIMARY KEY (event_id)
 );
 
+ALTER TABLE push_sends
+  ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS occurred_local TIMESTAMP,
+  ADD COLUMN IF NOT EXISTS processed_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS arrived_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS window_start TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS channel_id TEXT,
+  ADD COLUMN IF NOT EXISTS device_type TEXT,
+  ADD COLUMN IF NOT EXISTS named_user_id TEXT,
+  ADD COLUMN IF NOT EXISTS iana_timezone TEXT,
+  ADD COLUMN IF NOT EXISTS locale_country_code TEXT,
+  ADD COLUMN IF NOT EXISTS app_version TEXT,
+  ADD COLUMN IF NOT EXISTS push_id TEXT,
+  ADD COLUMN IF NOT EXISTS group_id TEXT,
+  ADD COLUMN IF NOT EXISTS variant_id INTEGER,
+  ADD COLUMN IF NOT EXISTS raw JSONB,
+  ADD COLUMN IF NOT EXISTS batch_id TEXT,
+  ADD COLUMN IF NOT EXISTS loaded_at TIMESTAMPTZ DEFAULT now();
+
 CREATE INDEX IF NOT EXISTS push_sends_occurred_at ON push_sends (occurred_at);
 
 CREATE INDEX IF NOT EXISTS push_sends_channel_id ON push_sends (channel_id, occurred_at);
@@ -64,6 +83,28 @@ CREATE TABLE IF NOT EXISTS push_opens (
   PRIMARY KEY (event_id)
 );
 
+ALTER TABLE push_opens
+  ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS occurred_local TIMESTAMP,
+  ADD COLUMN IF NOT EXISTS processed_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS arrived_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS window_start TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS channel_id TEXT,
+  ADD COLUMN IF NOT EXISTS device_type TEXT,
+  ADD COLUMN IF NOT EXISTS named_user_id TEXT,
+  ADD COLUMN IF NOT EXISTS iana_timezone TEXT,
+  ADD COLUMN IF NOT EXISTS locale_country_code TEXT,
+  ADD COLUMN IF NOT EXISTS app_version TEXT,
+  ADD COLUMN IF NOT EXISTS push_id TEXT,
+  ADD COLUMN IF NOT EXISTS group_id TEXT,
+  ADD COLUMN IF NOT EXISTS variant_id INTEGER,
+  ADD COLUMN IF NOT EXISTS open_kind TEXT,
+  ADD COLUMN IF NOT EXISTS session_id TEXT,
+  ADD COLUMN IF NOT EXISTS campaign_categories TEXT,
+  ADD COLUMN IF NOT EXISTS raw JSONB,
+  ADD COLUMN IF NOT EXISTS batch_id TEXT,
+  ADD COLUMN IF NOT EXISTS loaded_at TIMESTAMPTZ DEFAULT now();
+
 CREATE INDEX IF NOT EXISTS push_opens_occurred_at ON push_opens (occurred_at);
 
 CREATE INDEX IF NOT EXISTS push_opens_channel_id ON push_opens (channel_id, occurred_at);
@@ -92,6 +133,26 @@ CREATE TABLE IF NOT EXISTS push_send_rejections (
   loaded_at TIMESTAMPTZ DEFAULT now(),
   PRIMARY KEY (event_id)
 );
+
+ALTER TABLE push_send_rejections
+  ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS occurred_local TIMESTAMP,
+  ADD COLUMN IF NOT EXISTS processed_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS arrived_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS window_start TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS channel_id TEXT,
+  ADD COLUMN IF NOT EXISTS device_type TEXT,
+  ADD COLUMN IF NOT EXISTS named_user_id TEXT,
+  ADD COLUMN IF NOT EXISTS iana_timezone TEXT,
+  ADD COLUMN IF NOT EXISTS locale_country_code TEXT,
+  ADD COLUMN IF NOT EXISTS app_version TEXT,
+  ADD COLUMN IF NOT EXISTS push_id TEXT,
+  ADD COLUMN IF NOT EXISTS group_id TEXT,
+  ADD COLUMN IF NOT EXISTS variant_id INTEGER,
+  ADD COLUMN IF NOT EXISTS reason TEXT,
+  ADD COLUMN IF NOT EXISTS raw JSONB,
+  ADD COLUMN IF NOT EXISTS batch_id TEXT,
+  ADD COLUMN IF NOT EXISTS loaded_at TIMESTAMPTZ DEFAULT now();
 
 CREATE INDEX IF NOT EXISTS push_send_rejections_occurred_at ON push_send_rejections (occurred_at);
 
@@ -122,6 +183,26 @@ CREATE TABLE IF NOT EXISTS push_send_aborts (
   PRIMARY KEY (event_id)
 );
 
+ALTER TABLE push_send_aborts
+  ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS occurred_local TIMESTAMP,
+  ADD COLUMN IF NOT EXISTS processed_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS arrived_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS window_start TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS channel_id TEXT,
+  ADD COLUMN IF NOT EXISTS device_type TEXT,
+  ADD COLUMN IF NOT EXISTS named_user_id TEXT,
+  ADD COLUMN IF NOT EXISTS iana_timezone TEXT,
+  ADD COLUMN IF NOT EXISTS locale_country_code TEXT,
+  ADD COLUMN IF NOT EXISTS app_version TEXT,
+  ADD COLUMN IF NOT EXISTS push_id TEXT,
+  ADD COLUMN IF NOT EXISTS group_id TEXT,
+  ADD COLUMN IF NOT EXISTS variant_id INTEGER,
+  ADD COLUMN IF NOT EXISTS reason TEXT,
+  ADD COLUMN IF NOT EXISTS raw JSONB,
+  ADD COLUMN IF NOT EXISTS batch_id TEXT,
+  ADD COLUMN IF NOT EXISTS loaded_at TIMESTAMPTZ DEFAULT now();
+
 CREATE INDEX IF NOT EXISTS push_send_aborts_occurred_at ON push_send_aborts (occurred_at);
 
 CREATE INDEX IF NOT EXISTS push_send_aborts_channel_id ON push_send_aborts (channel_id, occurred_at);
@@ -146,6 +227,22 @@ CREATE TABLE IF NOT EXISTS push_uninstalls (
   loaded_at TIMESTAMPTZ DEFAULT now(),
   PRIMARY KEY (event_id)
 );
+
+ALTER TABLE push_uninstalls
+  ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS occurred_local TIMESTAMP,
+  ADD COLUMN IF NOT EXISTS processed_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS arrived_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS window_start TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS channel_id TEXT,
+  ADD COLUMN IF NOT EXISTS device_type TEXT,
+  ADD COLUMN IF NOT EXISTS named_user_id TEXT,
+  ADD COLUMN IF NOT EXISTS iana_timezone TEXT,
+  ADD COLUMN IF NOT EXISTS locale_country_code TEXT,
+  ADD COLUMN IF NOT EXISTS app_version TEXT,
+  ADD COLUMN IF NOT EXISTS raw JSONB,
+  ADD COLUMN IF NOT EXISTS batch_id TEXT,
+  ADD COLUMN IF NOT EXISTS loaded_at TIMESTAMPTZ DEFAULT now();
 
 CREATE INDEX IF NOT EXISTS push_uninstalls_occurred_at ON push_uninstalls (occurred_at);
 
@@ -174,6 +271,24 @@ CREATE TABLE IF NOT EXISTS push_controls (
   PRIMARY KEY (event_id)
 );
 
+ALTER TABLE push_controls
+  ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS occurred_local TIMESTAMP,
+  ADD COLUMN IF NOT EXISTS processed_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS arrived_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS window_start TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS channel_id TEXT,
+  ADD COLUMN IF NOT EXISTS device_type TEXT,
+  ADD COLUMN IF NOT EXISTS named_user_id TEXT,
+  ADD COLUMN IF NOT EXISTS iana_timezone TEXT,
+  ADD COLUMN IF NOT EXISTS locale_country_code TEXT,
+  ADD COLUMN IF NOT EXISTS app_version TEXT,
+  ADD COLUMN IF NOT EXISTS push_id TEXT,
+  ADD COLUMN IF NOT EXISTS group_id TEXT,
+  ADD COLUMN IF NOT EXISTS raw JSONB,
+  ADD COLUMN IF NOT EXISTS batch_id TEXT,
+  ADD COLUMN IF NOT EXISTS loaded_at TIMESTAMPTZ DEFAULT now();
+
 CREATE INDEX IF NOT EXISTS push_controls_occurred_at ON push_controls (occurred_at);
 
 CREATE INDEX IF NOT EXISTS push_controls_channel_id ON push_controls (channel_id, occurred_at);
@@ -201,6 +316,25 @@ CREATE TABLE IF NOT EXISTS push_web_clicks (
   loaded_at TIMESTAMPTZ DEFAULT now(),
   PRIMARY KEY (event_id)
 );
+
+ALTER TABLE push_web_clicks
+  ADD COLUMN IF NOT EXISTS occurred_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS occurred_local TIMESTAMP,
+  ADD COLUMN IF NOT EXISTS processed_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS arrived_at TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS window_start TIMESTAMPTZ,
+  ADD COLUMN IF NOT EXISTS channel_id TEXT,
+  ADD COLUMN IF NOT EXISTS device_type TEXT,
+  ADD COLUMN IF NOT EXISTS named_user_id TEXT,
+  ADD COLUMN IF NOT EXISTS iana_timezone TEXT,
+  ADD COLUMN IF NOT EXISTS locale_country_code TEXT,
+  ADD COLUMN IF NOT EXISTS app_version TEXT,
+  ADD COLUMN IF NOT EXISTS push_id TEXT,
+  ADD COLUMN IF NOT EXISTS group_id TEXT,
+  ADD COLUMN IF NOT EXISTS variant_id INTEGER,
+  ADD COLUMN IF NOT EXISTS raw JSONB,
+  ADD COLUMN IF NOT EXISTS batch_id TEXT,
+  ADD COLUMN IF NOT EXISTS loaded_at TIMESTAMPTZ DEFAULT now();
 
 CREATE INDEX IF NOT EXISTS push_web_clicks_occurred_at ON push_web_clicks (occurred_at);
 
