@@ -203,6 +203,42 @@ enum Command {
         #[arg(long, default_value_t = 10)]
         outage_every: u32,
     },
+    /// List the windows that are not complete (missing, failed, partial, running), with the
+    /// time left before the stream's retention drops them and the command that repairs them.
+    /// Exits 3 when any is not complete.
+    Gaps {
+        /// The first window (default: 24 hours before --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// The last window (default: the newest whose run had time to finish).
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        aws: crate::gaps_cli::AwsArgs,
+    },
+    /// Run every window `gaps` lists, oldest first; complete windows are skipped. Exits 3 when
+    /// a window is left unrepaired.
+    CatchUp {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        /// Windows run at once (default 1 locally, 2 on AWS).
+        #[arg(long)]
+        parallel: Option<usize>,
+        #[command(flatten)]
+        aws: crate::gaps_cli::AwsArgs,
+    },
+    /// The pipeline at a glance: last complete window, gaps of the last 24 hours, each table's
+    /// freshness, stream lag, and the oldest gap with its time left.
+    Status {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        aws: crate::gaps_cli::AwsArgs,
+    },
     /// Run any state machine definition on the local executor.
     States {
         #[command(subcommand)]
@@ -438,6 +474,35 @@ pub async fn main_with(cli: Cli) -> Result<()> {
                 cli.json,
             )
             .await
+        }
+        Command::Gaps { from, to, aws } => {
+            let (from, to) = (from.as_deref(), to.as_deref());
+            if aws.aws {
+                return crate::gaps_cli::aws::gaps(&aws, from, to, cli.json).await;
+            }
+            crate::gaps_cli::gaps(&home, &cli.home, &settings, from, to, cli.json).await
+        }
+        Command::CatchUp {
+            from,
+            to,
+            parallel,
+            aws,
+        } => {
+            let (from, to) = (from.as_deref(), to.as_deref());
+            if aws.aws {
+                let parallel = parallel.unwrap_or(2);
+                return crate::gaps_cli::aws::catch_up(&aws, from, to, parallel, cli.json).await;
+            }
+            let parallel = parallel.unwrap_or(1);
+            crate::gaps_cli::catch_up(&home, &cli.home, &settings, from, to, parallel, cli.json)
+                .await
+        }
+        Command::Status { from, to, aws } => {
+            let (from, to) = (from.as_deref(), to.as_deref());
+            if aws.aws {
+                return crate::gaps_cli::aws::status(&aws, from, to, cli.json).await;
+            }
+            crate::gaps_cli::status(&home, &cli.home, &settings, from, to, cli.json).await
         }
         Command::Sql { query } => {
             let stack = start_stack(&home, &settings).await?;
