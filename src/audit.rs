@@ -408,6 +408,9 @@ pub struct StatusReport {
     pub stream_lag_ms: Option<i64>,
     pub retention_hours: u32,
     pub oldest_gap: Option<GapLine>,
+    /// Every gap, oldest first (for the audit's bounded repair).
+    #[serde(skip)]
+    pub gaps: Vec<Gap>,
 }
 
 impl StatusReport {
@@ -457,6 +460,7 @@ pub async fn status(
         stream_lag_ms: gathered.newest_read.map(|w| (now_ms - w.end_ms()).max(0)),
         retention_hours,
         oldest_gap: report.gaps.into_iter().next(),
+        gaps,
     })
 }
 

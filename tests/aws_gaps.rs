@@ -12,11 +12,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use conformance::postgres::Postgres;
+use pushfeed::adapters::aws::audit::{AuditFunction, AwsAccounting};
 use pushfeed::adapters::aws::config::s3_client;
 use pushfeed::adapters::aws::sdk::{aws_config, kinesis, s3, sfn};
-use pushfeed::adapters::aws::{S3ObjectStore, StepFunctions};
+use pushfeed::adapters::aws::{S3ObjectStore, StepFunctions, TaskEnv};
 use pushfeed::domain::routes::RoutingTable;
 use pushfeed::domain::sql::{schema, Dialect};
+use pushfeed::domain::window::now_ms;
 use pushfeed::ports::{ObjectStore, Warehouse};
 use serde_json::{json, Value};
 
@@ -240,6 +242,43 @@ async fn gaps_status_and_catch_up_on_s3_step_functions_and_the_data_api() {
     assert_eq!(status["last_complete_window"], w1);
     assert_eq!(status["oldest_gap"]["window"], w2);
 
+    // The audit: the same counts as metrics, and with repairs allowed, the two oldest gaps
+    // started (not awaited).
+    let env = TaskEnv::from_lookup(|name| match name {
+        "PUSHFEED_BUCKET" => Some(bucket.clone()),
+        "PUSHFEED_STREAM_NAME" => Some(stream.clone()),
+        "PUSHFEED_REDSHIFT_WORKGROUP" => Some("harness".into()),
+        "PUSHFEED_REDSHIFT_DATABASE" => Some("pushfeed".into()),
+        _ => None,
+    })
+    .unwrap();
+    let mut accounting = AwsAccounting::build(&env, &sdk, &arn).unwrap();
+    accounting.warehouse = harness::warehouse(&harness).await;
+    let audit = AuditFunction {
+        accounting,
+        repair_max: 2,
+    };
+    let out = audit
+        .run_range(w1.parse().unwrap(), w4.parse().unwrap(), now_ms())
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            out["missing"].as_u64(),
+            out["failed"].as_u64(),
+            out["partial"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1)),
+        "{out}"
+    );
+    let repairs: Vec<&str> = out["repairs_started"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["window"].as_str().unwrap())
+        .collect();
+    assert_eq!(repairs, [w2, w3]);
+
     // catch-up starts one execution per gap, oldest first, and waits for each: the test's state
     // machine passes W2 and W3 and fails W4 again, so it ends with exit status 3.
     let out = run(&["--json", "catch-up"]);
@@ -261,5 +300,12 @@ async fn gaps_status_and_catch_up_on_s3_step_functions_and_the_data_api() {
             .filter(|e| e.name.contains("-catch-up-"))
             .count(),
         3
+    );
+    assert_eq!(
+        started
+            .iter()
+            .filter(|e| e.name.contains("-audit-"))
+            .count(),
+        2
     );
 }

@@ -132,15 +132,12 @@ pub async fn retention_hours(client: &aws_sdk_kinesis::Client, stream: &str) -> 
     Ok(u32::try_from(hours).unwrap_or(24))
 }
 
-/// The readable, unique name of a catch-up execution: window, "catch-up", and the start time to
-/// the millisecond. Step Functions names allow no `:`.
-pub fn catch_up_name(window: Window, now_ms: i64) -> String {
+/// The readable, unique name of a repair execution: window, `kind` ("catch-up" or "audit"), and
+/// the start time to the millisecond. Step Functions names allow no `:`.
+pub fn repair_name(window: Window, kind: &str, now_ms: i64) -> String {
     let at = format_timestamp_ms(now_ms);
     let compact: String = at.chars().filter(|c| c.is_ascii_alphanumeric()).collect();
-    format!(
-        "{}-catch-up-{compact}",
-        window.to_string().replace(':', "-")
-    )
+    format!("{}-{kind}-{compact}", window.to_string().replace(':', "-"))
 }
 
 /// One `{"window": W}` execution, started and awaited.
@@ -157,7 +154,7 @@ pub struct SfnRepair {
 #[async_trait]
 impl Repair for SfnRepair {
     async fn run(&self, window: Window) -> anyhow::Result<Outcome> {
-        let name = catch_up_name(window, now_ms());
+        let name = repair_name(window, "catch-up", now_ms());
         let arn = &self.state_machine_arn;
         let input = serde_json::json!({ "window": window });
         let started = self
@@ -310,6 +307,118 @@ impl AwsAccounting {
     }
 }
 
+/// `PUSHFEED_STATE_MACHINE_ARN`: the state machine the audit reads executions of (and starts
+/// repairs on).
+pub const STATE_MACHINE_ARN_VAR: &str = "PUSHFEED_STATE_MACHINE_ARN";
+/// `PUSHFEED_AUDIT_REPAIR_MAX`: repair executions one audit may start; 0 (the default) starts
+/// none.
+pub const REPAIR_MAX_VAR: &str = "PUSHFEED_AUDIT_REPAIR_MAX";
+/// However the stage sets it, one audit starts at most this many repairs: ten minutes later the
+/// next audit sees what they did.
+pub const REPAIR_MAX_LIMIT: usize = 30;
+
+/// The audit function: built once per container from its environment.
+pub struct AuditFunction {
+    pub accounting: AwsAccounting,
+    pub repair_max: usize,
+}
+
+impl AuditFunction {
+    pub async fn from_env() -> Result<AuditFunction, super::config::ConfigError> {
+        let env = super::TaskEnv::from_env()?;
+        let arn = std::env::var(STATE_MACHINE_ARN_VAR)
+            .ok()
+            .filter(|v| !v.trim().is_empty());
+        let arn = need(
+            &arn,
+            STATE_MACHINE_ARN_VAR,
+            "the ingest-window state machine's ARN",
+        )?;
+        let repair_max = match std::env::var(REPAIR_MAX_VAR) {
+            Ok(v) if !v.trim().is_empty() => v.trim().parse::<usize>().map_err(|_| {
+                super::config::ConfigError(format!(
+                    "{REPAIR_MAX_VAR} must be a whole number, not `{v}`."
+                ))
+            })?,
+            _ => 0,
+        };
+        let sdk = super::config::load_sdk_config().await;
+        Ok(AuditFunction {
+            accounting: AwsAccounting::build(&env, &sdk, arn)?,
+            repair_max: repair_max.min(REPAIR_MAX_LIMIT),
+        })
+    }
+
+    /// One audit: the last 24 hours of windows whose run is at least 15 minutes late, its EMF
+    /// metrics on stdout (CloudWatch turns them into metrics), and, when the stage allows it, up
+    /// to `repair_max` repair executions started for the oldest gaps (never awaited: the next
+    /// audit sees their result).
+    pub async fn run(&self, now_ms: i64) -> anyhow::Result<serde_json::Value> {
+        let (from, to) = crate::domain::accounting::default_range(
+            now_ms,
+            self.accounting.settings.lag_minutes,
+            crate::audit::AUDIT_GRACE_MS,
+            24,
+        );
+        self.run_range(from, to, now_ms).await
+    }
+
+    /// One audit of the windows `from..=to`.
+    pub async fn run_range(
+        &self,
+        from: Window,
+        to: Window,
+        now_ms: i64,
+    ) -> anyhow::Result<serde_json::Value> {
+        let acc = &self.accounting;
+        let retention = acc.retention_hours().await?;
+        let arn = acc.executions.state_machine_arn.clone();
+        let repair = move |a: Window, b: Window| {
+            format!("pushfeed catch-up --aws --state-machine {arn} --from {a} --to {b}")
+        };
+        let status =
+            crate::audit::status(&acc.sources(), from, to, retention, now_ms, &repair).await?;
+        for doc in crate::metrics::audit(&status, now_ms) {
+            println!("{doc}");
+        }
+        let mut started = Vec::new();
+        if self.repair_max > 0 {
+            let (todo, _running) = crate::gaps_cli::plan(&status.gaps);
+            for window in todo.into_iter().take(self.repair_max) {
+                let name = repair_name(window, "audit", crate::domain::window::now_ms());
+                let out = acc
+                    .executions
+                    .client
+                    .start_execution()
+                    .state_machine_arn(&acc.executions.state_machine_arn)
+                    .name(&name)
+                    .input(serde_json::json!({ "window": window }).to_string())
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        classify(
+                            format!("window {window}: starting repair execution {name}"),
+                            e,
+                        )
+                    })?;
+                started.push(
+                    serde_json::json!({"window": window, "execution_arn": out.execution_arn}),
+                );
+            }
+        }
+        Ok(serde_json::json!({
+            "from": status.from,
+            "to": status.to,
+            "missing": status.counts.missing,
+            "failed": status.counts.failed,
+            "partial": status.counts.partial,
+            "running": status.counts.running,
+            "oldest_gap": status.oldest_gap,
+            "repairs_started": started,
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,7 +426,7 @@ mod tests {
     #[test]
     fn catch_up_names_are_readable_and_allowed_by_step_functions() {
         let w: Window = "2026-11-26T10:01Z".parse().unwrap();
-        let name = catch_up_name(w, 1_795_000_000_123);
+        let name = repair_name(w, "catch-up", 1_795_000_000_123);
         assert!(name.starts_with("2026-11-26T10-01Z-catch-up-"), "{name}");
         assert!(name.len() <= 80);
         assert!(name.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
