@@ -120,6 +120,11 @@ impl Progress {
     }
 }
 
+/// A progress bar on stderr when it is a terminal; None otherwise (a log or a test).
+pub fn terminal_bar(total: u64, unit: &str) -> Option<indicatif::ProgressBar> {
+    std::io::stderr().is_terminal().then(|| bar(total, unit))
+}
+
 /// A progress bar of `total` steps counted in `unit`, drawn on stderr.
 pub fn bar(total: u64, unit: &str) -> indicatif::ProgressBar {
     let b = indicatif::ProgressBar::new(total);

@@ -262,12 +262,19 @@ async fn run_faulty(
         caught_up: 0,
         gaps_after_catch_up: 0,
     };
+    let bar = crate::catch_up::terminal_bar(windows.len() as u64, "windows");
     for (i, &w) in windows.iter().enumerate() {
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
         if faults.schedule_skips(w) {
             counts.schedule_skips += 1;
             continue;
         }
         run_until_done(&runner, &outage_runner, w, i, opts, &mut counts).await?;
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     // Nothing ran the skipped windows: as in production, the audit finds them and catch-up runs
     // every window `gaps` lists, under the same faults.

@@ -1,7 +1,6 @@
 //! The `pushfeed` command line: produce and generate traffic into the local stream, run windows,
 //! run the demo, and query the local warehouse.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -583,18 +582,15 @@ async fn run_windows(
             return Err(e.into());
         }
     };
-    let show = progress && windows.len() > 1 && std::io::stderr().is_terminal();
+    let bar = if progress && windows.len() > 1 {
+        crate::catch_up::terminal_bar(windows.len() as u64, "windows")
+    } else {
+        None
+    };
     let mut runs = Vec::new();
-    for (i, &window) in windows.iter().enumerate() {
-        if show {
-            let done = i * 20 / windows.len();
-            eprint!(
-                "\r[{}{}] window {}/{} {window}",
-                "#".repeat(done),
-                " ".repeat(20 - done),
-                i + 1,
-                windows.len()
-            );
+    for &window in windows {
+        if let Some(b) = &bar {
+            b.set_message(window.to_string());
         }
         match runner.run(window, kind).await {
             Ok(run) => runs.push(run),
@@ -606,14 +602,12 @@ async fn run_windows(
                 ));
             }
         }
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
     }
-    if show {
-        eprintln!(
-            "\r[{}] {} windows done{}",
-            "#".repeat(20),
-            windows.len(),
-            " ".repeat(20)
-        );
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     stack.shutdown().await?;
     Ok(runs)
