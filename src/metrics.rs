@@ -169,6 +169,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_audit_metric_names_are_the_contracts() {
+        use audit_names::*;
+        let contract: Value = serde_json::from_str(crate::deploy_contract::CONTRACT_JSON).unwrap();
+        assert_eq!(
+            contract["metrics"]["audit"],
+            json!([
+                MISSING,
+                FAILED,
+                PARTIAL,
+                OLDEST_GAP_MINUTES,
+                FRESHNESS_SECONDS
+            ])
+        );
+        assert_eq!(contract["metrics"]["audit_table_dimension"], TABLE);
+    }
+
+    #[test]
     fn audit_documents_count_the_gaps_and_each_tables_freshness() {
         use crate::domain::accounting::{Counts, Freshness};
         let w: crate::domain::window::Window = "2026-11-26T10:01Z".parse().unwrap();

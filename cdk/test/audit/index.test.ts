@@ -2,6 +2,7 @@
 // its row of the dashboard.
 import { Match } from 'aws-cdk-lib/assertions';
 import { AUDIT_METRICS } from '../../lib/audit';
+import { CONTRACT } from '../../lib/contract';
 import { actionsOfRole, idOf, resourcesAllowed, synth } from '../helpers';
 
 const { stack, template } = synth();
@@ -88,4 +89,11 @@ test('the stack says how to catch up', () => {
   const [, out] = Object.entries(outputs).find(([k]) => k.startsWith('CatchUpCommand'))!;
   expect(text(out.Value)).toContain('pushfeed catch-up --aws --state-machine');
   expect(text(out.Value)).toContain('--workgroup test-pushfeed-warehouse --database pushfeed --secret-arn');
+});
+
+test('the metric names are the contract\'s (config/contract.json metrics.audit), as the audit function emits them', () => {
+  const metrics = CONTRACT.metrics as unknown as { audit: string[]; audit_table_dimension: string };
+  const m = AUDIT_METRICS;
+  expect(metrics.audit).toEqual([m.missing, m.failed, m.partial, m.oldestGapMinutes, m.freshnessSeconds]);
+  expect(metrics.audit_table_dimension).toBe(m.tableDimension);
 });
