@@ -50,6 +50,11 @@ pub struct ChaosReport {
     pub executions_failed: u64,
     pub failures_notified: u64,
     pub reexecutions: u64,
+    /// Windows whose start the schedule skipped, and how many of them catch-up ran (every one
+    /// that `gaps` listed); `gaps_after_catch_up` must be 0.
+    pub schedule_skips: u64,
+    pub caught_up: u64,
+    pub gaps_after_catch_up: u64,
     pub lost: u64,
     pub duplicated: u64,
     pub rejected_missing: u64,
@@ -64,6 +69,7 @@ impl ChaosReport {
             && self.rejected_missing == 0
             && self.raw_records_missing == 0
             && self.tables_equal_reference
+            && self.gaps_after_catch_up == 0
     }
 }
 
@@ -207,6 +213,9 @@ struct RunCounts {
     retries: u64,
     executions_failed: u64,
     reexecutions: u64,
+    schedule_skips: u64,
+    caught_up: u64,
+    gaps_after_catch_up: u64,
 }
 
 async fn run_faulty(
@@ -249,41 +258,104 @@ async fn run_faulty(
         retries: 0,
         executions_failed: 0,
         reexecutions: 0,
+        schedule_skips: 0,
+        caught_up: 0,
+        gaps_after_catch_up: 0,
     };
+    let bar = crate::catch_up::terminal_bar(windows.len() as u64, "windows");
     for (i, &w) in windows.iter().enumerate() {
-        let mut attempt = 0;
-        loop {
-            let in_outage = attempt == 0
-                && opts.outage_every > 0
-                && (i as u32).is_multiple_of(opts.outage_every);
-            let run = if in_outage {
-                outage_runner.run(w, "chaos").await?
-            } else {
-                runner.run(w, "chaos").await?
-            };
-            counts.retries += run.execution.history.of_type("TaskFailed").count() as u64
-                + run
-                    .execution
-                    .history
-                    .of_type("LambdaFunctionFailed")
-                    .count() as u64;
-            if run.succeeded() {
-                break;
-            }
-            counts.executions_failed += 1;
-            attempt += 1;
-            if attempt >= MAX_EXECUTIONS_PER_WINDOW {
-                return Err(anyhow!(
-                    "window {w} still failed after {attempt} executions: {:?} {:?}",
-                    run.execution.error,
-                    run.execution.cause
-                ));
-            }
-            // The person reads the email and re-runs the window.
-            counts.reexecutions += 1;
+        if let Some(b) = &bar {
+            b.inc(1);
         }
+        if faults.schedule_skips(w) {
+            counts.schedule_skips += 1;
+            continue;
+        }
+        run_until_done(&runner, &outage_runner, w, i, opts, &mut counts).await?;
     }
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    // Nothing ran the skipped windows: as in production, the audit finds them and catch-up runs
+    // every window `gaps` lists, under the same faults.
+    let sources = |log| crate::audit::Sources {
+        store: stack.store.as_ref(),
+        warehouse: stack.warehouse.as_ref(),
+        executions: log,
+        routes: &settings.routes,
+    };
+    let log = crate::audit::LocalExecutions {
+        dir: home.executions_dir(),
+        lag_minutes: settings.lag_minutes,
+    };
+    let (first, last) = (windows[0], windows[windows.len() - 1]);
+    let gaps = accounting_gaps(&sources(&log), first, last).await?;
+    for w in gaps {
+        counts.caught_up += 1;
+        // The window's first execution is now: it meets the outage its schedule would have.
+        let i = windows.iter().position(|x| *x == w).unwrap_or(0);
+        run_until_done(&runner, &outage_runner, w, i, opts, &mut counts).await?;
+    }
+    counts.gaps_after_catch_up = accounting_gaps(&sources(&log), first, last).await?.len() as u64;
     Ok(counts)
+}
+
+/// The windows `gaps` would list for `first..=last`.
+async fn accounting_gaps(
+    sources: &crate::audit::Sources<'_>,
+    first: Window,
+    last: Window,
+) -> Result<Vec<Window>> {
+    let gathered = crate::audit::gather(sources, first, last).await?;
+    Ok(
+        crate::domain::accounting::gaps(gathered.facts.iter().map(|(w, f)| (*w, f)), 24)
+            .into_iter()
+            .map(|g| g.window)
+            .collect(),
+    )
+}
+
+/// Runs a window until an execution succeeds, re-executing after each failure as a person would
+/// after the failure email.
+async fn run_until_done(
+    runner: &LocalRunner,
+    outage_runner: &LocalRunner,
+    w: Window,
+    i: usize,
+    opts: &ChaosOptions,
+    counts: &mut RunCounts,
+) -> Result<()> {
+    let mut attempt = 0;
+    loop {
+        let in_outage =
+            attempt == 0 && opts.outage_every > 0 && (i as u32).is_multiple_of(opts.outage_every);
+        let run = if in_outage {
+            outage_runner.run(w, "chaos").await?
+        } else {
+            runner.run(w, "chaos").await?
+        };
+        counts.retries += run.execution.history.of_type("TaskFailed").count() as u64
+            + run
+                .execution
+                .history
+                .of_type("LambdaFunctionFailed")
+                .count() as u64;
+        if run.succeeded() {
+            break;
+        }
+        counts.executions_failed += 1;
+        attempt += 1;
+        if attempt >= MAX_EXECUTIONS_PER_WINDOW {
+            return Err(anyhow!(
+                "window {w} still failed after {attempt} executions: {:?} {:?}",
+                run.execution.error,
+                run.execution.cause
+            ));
+        }
+        // The person reads the email and re-runs the window.
+        counts.reexecutions += 1;
+    }
+    Ok(())
 }
 
 /// Each table's rows without the columns a run sets (batch_id, loaded_at), ordered by event id.
@@ -433,6 +505,9 @@ async fn check(
         executions_failed: counts.executions_failed,
         failures_notified: outbox,
         reexecutions: counts.reexecutions,
+        schedule_skips: counts.schedule_skips,
+        caught_up: counts.caught_up,
+        gaps_after_catch_up: counts.gaps_after_catch_up,
         lost,
         duplicated,
         rejected_missing,

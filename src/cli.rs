@@ -1,7 +1,6 @@
 //! The `pushfeed` command line: produce and generate traffic into the local stream, run windows,
 //! run the demo, and query the local warehouse.
 
-use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -202,6 +201,42 @@ enum Command {
         /// retries, so the window fails, is notified and is re-executed (0: never).
         #[arg(long, default_value_t = 10)]
         outage_every: u32,
+    },
+    /// List the windows that are not complete (missing, failed, partial, running), with the
+    /// time left before the stream's retention drops them and the command that repairs them.
+    /// Exits 3 when any is not complete.
+    Gaps {
+        /// The first window (default: 24 hours before --to).
+        #[arg(long)]
+        from: Option<String>,
+        /// The last window (default: the newest whose run had time to finish).
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        aws: crate::gaps_cli::AwsArgs,
+    },
+    /// Run every window `gaps` lists, oldest first; complete windows are skipped. Exits 3 when
+    /// a window is left unrepaired.
+    CatchUp {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        /// Windows run at once (default 1 locally, 2 on AWS).
+        #[arg(long)]
+        parallel: Option<usize>,
+        #[command(flatten)]
+        aws: crate::gaps_cli::AwsArgs,
+    },
+    /// The pipeline at a glance: last complete window, gaps of the last 24 hours, each table's
+    /// freshness, stream lag, and the oldest gap with its time left.
+    Status {
+        #[arg(long)]
+        from: Option<String>,
+        #[arg(long)]
+        to: Option<String>,
+        #[command(flatten)]
+        aws: crate::gaps_cli::AwsArgs,
     },
     /// Run any state machine definition on the local executor.
     States {
@@ -439,6 +474,35 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             )
             .await
         }
+        Command::Gaps { from, to, aws } => {
+            let (from, to) = (from.as_deref(), to.as_deref());
+            if aws.aws {
+                return crate::gaps_cli::aws::gaps(&aws, from, to, cli.json).await;
+            }
+            crate::gaps_cli::gaps(&home, &cli.home, &settings, from, to, cli.json).await
+        }
+        Command::CatchUp {
+            from,
+            to,
+            parallel,
+            aws,
+        } => {
+            let (from, to) = (from.as_deref(), to.as_deref());
+            if aws.aws {
+                let parallel = parallel.unwrap_or(2);
+                return crate::gaps_cli::aws::catch_up(&aws, from, to, parallel, cli.json).await;
+            }
+            let parallel = parallel.unwrap_or(1);
+            crate::gaps_cli::catch_up(&home, &cli.home, &settings, from, to, parallel, cli.json)
+                .await
+        }
+        Command::Status { from, to, aws } => {
+            let (from, to) = (from.as_deref(), to.as_deref());
+            if aws.aws {
+                return crate::gaps_cli::aws::status(&aws, from, to, cli.json).await;
+            }
+            crate::gaps_cli::status(&home, &cli.home, &settings, from, to, cli.json).await
+        }
         Command::Sql { query } => {
             let stack = start_stack(&home, &settings).await?;
             let result = stack.warehouse.query(&query).await;
@@ -518,18 +582,15 @@ async fn run_windows(
             return Err(e.into());
         }
     };
-    let show = progress && windows.len() > 1 && std::io::stderr().is_terminal();
+    let bar = if progress && windows.len() > 1 {
+        crate::catch_up::terminal_bar(windows.len() as u64, "windows")
+    } else {
+        None
+    };
     let mut runs = Vec::new();
-    for (i, &window) in windows.iter().enumerate() {
-        if show {
-            let done = i * 20 / windows.len();
-            eprint!(
-                "\r[{}{}] window {}/{} {window}",
-                "#".repeat(done),
-                " ".repeat(20 - done),
-                i + 1,
-                windows.len()
-            );
+    for &window in windows {
+        if let Some(b) = &bar {
+            b.set_message(window.to_string());
         }
         match runner.run(window, kind).await {
             Ok(run) => runs.push(run),
@@ -541,14 +602,12 @@ async fn run_windows(
                 ));
             }
         }
+        if let Some(b) = &bar {
+            b.inc(1);
+        }
     }
-    if show {
-        eprintln!(
-            "\r[{}] {} windows done{}",
-            "#".repeat(20),
-            windows.len(),
-            " ".repeat(20)
-        );
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     stack.shutdown().await?;
     Ok(runs)

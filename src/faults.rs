@@ -82,10 +82,13 @@ pub enum FaultKind {
     NotifierFailure,
     /// SNS published the message, then the response was lost.
     NotifierFailureAfterPublish,
+    /// The schedule never started a window's execution (throttled, disabled, a deploy): nothing
+    /// runs it until the audit finds the gap and catch-up repairs it.
+    ScheduleSkipsStart,
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 14] = [
+    pub const ALL: [FaultKind; 15] = [
         FaultKind::StreamThrottled,
         FaultKind::StreamIteratorExpired,
         FaultKind::StoreErrorBefore,
@@ -100,6 +103,7 @@ impl FaultKind {
         FaultKind::WarehouseCrashAfterCommit,
         FaultKind::NotifierFailure,
         FaultKind::NotifierFailureAfterPublish,
+        FaultKind::ScheduleSkipsStart,
     ];
 
     pub fn name(self) -> &'static str {
@@ -118,6 +122,7 @@ impl FaultKind {
             FaultKind::WarehouseCrashAfterCommit => "warehouse_crash_after_commit",
             FaultKind::NotifierFailure => "notifier_failure",
             FaultKind::NotifierFailureAfterPublish => "notifier_failure_after_publish",
+            FaultKind::ScheduleSkipsStart => "schedule_skips_start",
         }
     }
 
@@ -136,6 +141,7 @@ impl FaultKind {
             | FaultKind::WarehouseLockTimeout
             | FaultKind::WarehouseCrashAfterCommit => "warehouse",
             FaultKind::NotifierFailure | FaultKind::NotifierFailureAfterPublish => "notifier",
+            FaultKind::ScheduleSkipsStart => "schedule",
         }
     }
 
@@ -276,6 +282,7 @@ impl FaultProfile {
             (FaultKind::WarehouseCrashAfterCommit, 0.1),
             (FaultKind::NotifierFailure, 0.5),
             (FaultKind::NotifierFailureAfterPublish, 0.5),
+            (FaultKind::ScheduleSkipsStart, 0.3),
         ] {
             profile.set(kind, p);
         }
@@ -460,6 +467,13 @@ impl Faults {
         }
         let x = (self.draw(kind) >> 11) as f64 / (1u64 << 53) as f64;
         x < p
+    }
+
+    /// Whether the schedule skips starting this window's execution (counted when it does).
+    pub fn schedule_skips(&self, window: crate::domain::window::Window) -> bool {
+        self.inject(FaultKind::ScheduleSkipsStart, || {
+            format!("starting the execution of window {window}")
+        })
     }
 
     /// Rolls and, on a hit, counts the fault.

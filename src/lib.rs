@@ -2,11 +2,14 @@
 //! exactly once.
 
 pub mod adapters;
+pub mod audit;
+pub mod catch_up;
 pub mod chaos;
 pub mod cli;
 pub mod deploy_contract;
 pub mod domain;
 pub mod faults;
+pub mod gaps_cli;
 pub mod generate;
 pub mod loadgen;
 pub mod machine;

@@ -412,6 +412,7 @@ pub async fn loadgen(target: &dyn PutTarget, opts: &LoadgenOptions) -> PortResul
     let mut queued = 0u64;
     let start = Instant::now();
     let tick = Duration::from_millis(5);
+    let bar = crate::catch_up::terminal_bar(total, "records put");
     loop {
         let due = (opts.planned_by(start.elapsed()).floor() as u64).min(total);
         while queued < due && inflight.len() < opts.concurrency.max(1) {
@@ -438,6 +439,9 @@ pub async fn loadgen(target: &dyn PutTarget, opts: &LoadgenOptions) -> PortResul
                 let done: Outcome = done;
                 outcome.latencies.extend(done.latencies);
                 outcome.sent += done.sent;
+                if let Some(b) = &bar {
+                    b.inc(done.sent);
+                }
                 outcome.events += done.events;
                 outcome.bytes += done.bytes;
                 outcome.throttles += done.throttles;
@@ -446,6 +450,9 @@ pub async fn loadgen(target: &dyn PutTarget, opts: &LoadgenOptions) -> PortResul
             }
             _ = tokio::time::sleep(tick), if queued < total => {}
         }
+    }
+    if let Some(b) = bar {
+        b.finish_and_clear();
     }
     let elapsed = start.elapsed().max(opts.duration.min(start.elapsed()));
     let mut ms: Vec<f64> = outcome

@@ -112,9 +112,131 @@ pub fn load(out: &LoadOutput, now_ms: i64, duration_ms: i64) -> String {
     )
 }
 
+/// The audit's metric names (config/contract.json `metrics.audit`, charted and alarmed by the CDK
+/// app).
+pub mod audit_names {
+    pub const MISSING: &str = "WindowsMissing";
+    pub const FAILED: &str = "WindowsFailed";
+    pub const PARTIAL: &str = "WindowsPartial";
+    pub const OLDEST_GAP_MINUTES: &str = "OldestGapMinutes";
+    pub const FRESHNESS_SECONDS: &str = "FreshnessSeconds";
+    /// The dimension of FreshnessSeconds.
+    pub const TABLE: &str = "Table";
+}
+
+/// The audit: the windows not complete by state and the oldest gap's age (no dimensions), then
+/// one document per table with its freshness (dimension `Table`; an empty table has none).
+pub fn audit(report: &crate::audit::StatusReport, now_ms: i64) -> Vec<String> {
+    use audit_names::*;
+    let mut docs = vec![document(
+        now_ms,
+        &[],
+        &[
+            (MISSING, report.counts.missing as f64, "Count"),
+            (FAILED, report.counts.failed as f64, "Count"),
+            (PARTIAL, report.counts.partial as f64, "Count"),
+            (
+                OLDEST_GAP_MINUTES,
+                report.oldest_gap_minutes(now_ms) as f64,
+                "None",
+            ),
+        ],
+        &[
+            ("Step", json!("Audit")),
+            ("from", json!(report.from)),
+            ("to", json!(report.to)),
+            (
+                "oldest_gap",
+                json!(report.oldest_gap.as_ref().map(|g| g.window)),
+            ),
+        ],
+    )];
+    for t in &report.tables {
+        if let Some(age) = t.age_seconds {
+            docs.push(document(
+                now_ms,
+                &[(TABLE, &t.table)],
+                &[(FRESHNESS_SECONDS, age as f64, "Seconds")],
+                &[("Step", json!("Audit"))],
+            ));
+        }
+    }
+    docs
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_audit_metric_names_are_the_contracts() {
+        use audit_names::*;
+        let contract: Value = serde_json::from_str(crate::deploy_contract::CONTRACT_JSON).unwrap();
+        assert_eq!(
+            contract["metrics"]["audit"],
+            json!([
+                MISSING,
+                FAILED,
+                PARTIAL,
+                OLDEST_GAP_MINUTES,
+                FRESHNESS_SECONDS
+            ])
+        );
+        assert_eq!(contract["metrics"]["audit_table_dimension"], TABLE);
+    }
+
+    #[test]
+    fn audit_documents_count_the_gaps_and_each_tables_freshness() {
+        use crate::domain::accounting::{Counts, Freshness};
+        let w: crate::domain::window::Window = "2026-11-26T10:01Z".parse().unwrap();
+        let report = crate::audit::StatusReport {
+            at: String::new(),
+            from: w,
+            to: w.minus_minutes(-10),
+            last_complete_window: None,
+            counts: Counts {
+                missing: 2,
+                failed: 1,
+                partial: 0,
+                running: 3,
+            },
+            tables: vec![
+                Freshness {
+                    table: "push_sends".into(),
+                    latest_arrived_at: None,
+                    age_seconds: Some(42),
+                },
+                Freshness {
+                    table: "push_opens".into(),
+                    latest_arrived_at: None,
+                    age_seconds: None,
+                },
+            ],
+            stream_lag_ms: None,
+            retention_hours: 24,
+            oldest_gap: None,
+            gaps: vec![],
+        };
+        let docs: Vec<Value> = audit(&report, w.end_ms() + 60_000)
+            .iter()
+            .map(|d| serde_json::from_str(d).unwrap())
+            .collect();
+        assert_eq!(docs.len(), 2, "an empty table has no freshness");
+        assert_eq!(docs[0]["WindowsMissing"], 2.0);
+        assert_eq!(docs[0]["WindowsFailed"], 1.0);
+        assert_eq!(docs[0]["WindowsPartial"], 0.0);
+        assert_eq!(docs[0]["OldestGapMinutes"], 0.0);
+        assert_eq!(
+            docs[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([[]])
+        );
+        assert_eq!(docs[1]["FreshnessSeconds"], 42.0);
+        assert_eq!(docs[1]["Table"], "push_sends");
+        assert_eq!(
+            docs[1]["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Table"]])
+        );
+    }
     use crate::steps::contract::{Kept, ReadStats};
 
     #[test]

@@ -32,6 +32,12 @@ fn every_fault_kind_is_survived_with_nothing_lost_or_duplicated() {
             report["tables_equal_reference"], true,
             "seed {seed}: {report}"
         );
+        // Every window whose start the schedule skipped was found and caught up.
+        assert_eq!(
+            report["caught_up"], report["schedule_skips"],
+            "seed {seed}: {report}"
+        );
+        assert_eq!(report["gaps_after_catch_up"], 0, "seed {seed}: {report}");
         for (kind, n) in report["faults"].as_object().unwrap() {
             *injected.entry(kind.clone()).or_insert(0) += n.as_u64().unwrap();
         }
@@ -59,5 +65,5 @@ fn every_fault_kind_is_survived_with_nothing_lost_or_duplicated() {
         .map(|(k, _)| k)
         .collect();
     assert!(never.is_empty(), "never injected: {never:?}");
-    assert_eq!(injected.len(), 14);
+    assert_eq!(injected.len(), 15);
 }

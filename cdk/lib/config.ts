@@ -101,6 +101,11 @@ export interface PushfeedConfig {
   readonly lagAlarmMinutes: number;
   /** Delete the stream, the Redshift namespace and log groups with the stack (never the bucket). */
   readonly destroyOnDelete: boolean;
+  /**
+   * Repair executions each gaps audit may start itself (oldest gaps first), so a short outage
+   * heals without a person; 0 (the default) only reports and alarms.
+   */
+  readonly auditRepairMax: number;
 }
 
 export const DEFAULTS: Omit<PushfeedConfig, 'stage'> = {
@@ -126,6 +131,7 @@ export const DEFAULTS: Omit<PushfeedConfig, 'stage'> = {
   firehoseBufferSeconds: 60,
   lagAlarmMinutes: 10,
   destroyOnDelete: false,
+  auditRepairMax: 0,
 };
 
 /**
@@ -187,6 +193,9 @@ export function resolveConfig(config: PushfeedConfig): PushfeedConfig {
       'redshift.secretArn is required for an existing workgroup: pushfeed schema --aws and the Load task must ' +
         'connect as the same database user, the owner of the tables (see the README, "Configure a stage")',
     );
+  }
+  if (!Number.isInteger(config.auditRepairMax) || config.auditRepairMax < 0 || config.auditRepairMax > 30) {
+    fail(`auditRepairMax must be a whole number from 0 (off) to 30, not ${config.auditRepairMax}`);
   }
   for (const email of config.alertEmails) {
     if (!/^[^@\s]+@[^@\s]+$/.test(email)) fail(`alertEmails: "${email}" is not an email address`);

@@ -2,6 +2,7 @@
 import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { Alerts } from './alerts';
+import { Audit } from './audit';
 import { PushfeedConfig, readRoutes } from './config';
 import { Delivery } from './delivery';
 import { Monitoring } from './monitoring';
@@ -25,6 +26,7 @@ export interface PushfeedParts {
   readonly tasks: Tasks;
   readonly workflow: Workflow;
   readonly monitoring: Monitoring;
+  readonly audit: Audit;
 }
 
 export class PushfeedStack extends Stack {
@@ -101,8 +103,35 @@ export class PushfeedStack extends Stack {
       lagAlarmMinutes: config.lagAlarmMinutes,
     });
 
-    this.parts = { storage, stream, delivery, warehouse, alerts, tasks, workflow, monitoring };
+    // The gaps audit reads checkpoints, executions and the ledger; its alarms go to the same topic,
+    // and its metrics get a row of the same dashboard.
+    const audit = new Audit(this, 'Audit', {
+      stage,
+      lambdaAssets: config.lambdaAssets,
+      bucket: storage.bucket,
+      stream: stream.stream,
+      streamName: stream.streamName,
+      retentionHours: config.stream.retentionHours,
+      stateMachine: workflow.stateMachine,
+      stateMachineName: workflow.stateMachineName,
+      warehouseEnvironment: warehouse.environment,
+      warehouseStatements: warehouse.loadStatements,
+      warehouseArgs: warehouse.connectionArgs,
+      routes,
+      lagMinutes: config.lagMinutes,
+      autoRepairMax: config.auditRepairMax,
+      topic: alerts.topic,
+      dashboard: monitoring.dashboard,
+      logRetentionDays: logDays,
+      destroyOnDelete,
+    });
 
+    this.parts = { storage, stream, delivery, warehouse, alerts, tasks, workflow, monitoring, audit };
+
+    new CfnOutput(this, 'CatchUpCommand', {
+      value: audit.catchUpCommand,
+      description: 'Runs every window of the last 24 hours that is not complete (add --from/--to for another range)',
+    });
     new CfnOutput(this, 'BucketName', { value: storage.bucket.bucketName, description: 'The data bucket (raw/, events/, ...)' });
     // The one-time DDL: the tables, pushfeed_loads and the jsonpaths, through the Data API.
     new CfnOutput(this, 'SchemaCommand', {

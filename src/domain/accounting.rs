@@ -139,6 +139,123 @@ pub fn gaps<'a>(
     out
 }
 
+/// The windows a look-back of `hours` covers by default: up to the newest window whose run the
+/// schedule started at least `grace_ms` ago (a younger one may simply not have finished), and
+/// back `hours` from there.
+pub fn default_range(now_ms: i64, lag_minutes: u32, grace_ms: i64, hours: u32) -> (Window, Window) {
+    let to = Window::for_schedule(now_ms - grace_ms, lag_minutes);
+    let from = to.minus_minutes(i64::from(hours) * 60 - 1);
+    (from, to)
+}
+
+/// `CAST('<rfc3339>' AS TIMESTAMPTZ)`, as the load's SQL writes instants.
+fn instant(ms: i64) -> String {
+    format!(
+        "CAST('{}' AS TIMESTAMPTZ)",
+        super::window::format_timestamp_ms(ms)
+    )
+}
+
+/// The ledger rows of the windows `from..=to`: window start (epoch seconds) and event type, once
+/// each. The same text runs on Redshift and PostgreSQL.
+pub fn ledger_query(from: Window, to: Window) -> String {
+    format!(
+        "SELECT DISTINCT CAST(EXTRACT(EPOCH FROM window_start) AS BIGINT) AS window_epoch, event_type FROM {} WHERE window_start >= {} AND window_start < {}",
+        super::sql::LEDGER_TABLE,
+        instant(from.start_ms()),
+        instant(to.end_ms())
+    )
+}
+
+/// The event types with a ledger row, per window, from [`ledger_query`]'s rows. A row that is
+/// not a whole minute or has no type is not pushfeed's and is skipped.
+pub fn ledger_rows(
+    rows: &[Vec<Option<String>>],
+) -> std::collections::BTreeMap<Window, BTreeSet<String>> {
+    let mut out: std::collections::BTreeMap<Window, BTreeSet<String>> = Default::default();
+    for row in rows {
+        let (Some(Some(epoch)), Some(Some(event_type))) = (row.first(), row.get(1)) else {
+            continue;
+        };
+        let Ok(seconds) = epoch.trim().parse::<i64>() else {
+            continue;
+        };
+        let window = Window::containing(seconds * 1000);
+        if window.start_ms() == seconds * 1000 {
+            out.entry(window).or_default().insert(event_type.clone());
+        }
+    }
+    out
+}
+
+/// The latest `arrived_at` loaded into each table, in epoch milliseconds (NULL for an empty
+/// table): one statement for every table.
+pub fn freshness_query(tables: &[&str]) -> String {
+    tables
+        .iter()
+        .map(|t| {
+            format!(
+                "SELECT '{t}' AS table_name, CAST(EXTRACT(EPOCH FROM MAX(arrived_at)) * 1000 AS BIGINT) AS latest_ms FROM {t}"
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(" UNION ALL ")
+}
+
+/// How fresh one table is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Freshness {
+    pub table: String,
+    /// The latest `arrived_at` loaded (RFC 3339); None when the table is empty.
+    pub latest_arrived_at: Option<String>,
+    /// Seconds from that arrival to now.
+    pub age_seconds: Option<i64>,
+}
+
+/// [`freshness_query`]'s rows as each table's freshness at `now_ms`, in the order of `tables`.
+pub fn freshness(tables: &[&str], rows: &[Vec<Option<String>>], now_ms: i64) -> Vec<Freshness> {
+    tables
+        .iter()
+        .map(|t| {
+            let latest = rows
+                .iter()
+                .find(|r| r.first().and_then(|c| c.as_deref()) == Some(*t))
+                .and_then(|r| r.get(1).cloned().flatten())
+                .and_then(|v| v.trim().parse::<i64>().ok());
+            Freshness {
+                table: t.to_string(),
+                latest_arrived_at: latest.map(super::window::format_timestamp_ms),
+                age_seconds: latest.map(|ms| (now_ms - ms).max(0) / 1000),
+            }
+        })
+        .collect()
+}
+
+/// How many windows are in each state that is not complete.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Counts {
+    pub missing: usize,
+    pub failed: usize,
+    pub partial: usize,
+    pub running: usize,
+}
+
+impl Counts {
+    pub fn of(gaps: &[Gap]) -> Counts {
+        let mut c = Counts::default();
+        for g in gaps {
+            match g.state {
+                WindowState::Missing => c.missing += 1,
+                WindowState::Failed { .. } => c.failed += 1,
+                WindowState::Partial { .. } => c.partial += 1,
+                WindowState::Running => c.running += 1,
+                WindowState::Complete => {}
+            }
+        }
+        c
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,5 +386,90 @@ mod tests {
         assert_eq!(json["state"], "failed");
         assert_eq!(json["unloaded"], serde_json::json!(["OPEN"]));
         assert_eq!(json["window"], "2026-11-26T10:02Z");
+    }
+
+    #[test]
+    fn the_default_range_ends_at_the_newest_window_whose_run_had_time() {
+        let now = crate::domain::window::parse_timestamp_ms("2026-11-26T10:30:20Z").unwrap();
+        // Due (scheduled) at 10:30 with a lag of 1: the 10:28 window; 5 minutes' grace: 10:23.
+        let (from, to) = default_range(now, 1, 5 * 60_000, 24);
+        assert_eq!(to.to_string(), "2026-11-26T10:23Z");
+        assert_eq!(from.to_string(), "2026-11-25T10:24Z");
+        assert_eq!(Window::range_inclusive(from, to).unwrap().len(), 24 * 60);
+    }
+
+    #[test]
+    fn ledger_rows_are_grouped_by_window_and_strangers_skipped() {
+        let w: Window = "2026-11-26T10:01Z".parse().unwrap();
+        let secs = (w.start_ms() / 1000).to_string();
+        let row = |a: Option<&str>, b: Option<&str>| vec![a.map(String::from), b.map(String::from)];
+        let rows = vec![
+            row(Some(&secs), Some("OPEN")),
+            row(Some(&secs), Some("SEND")),
+            row(Some(&(w.start_ms() / 1000 + 7).to_string()), Some("OPEN")),
+            row(None, Some("OPEN")),
+            row(Some("x"), Some("OPEN")),
+            row(Some(&secs), None),
+        ];
+        let got = ledger_rows(&rows);
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[&w], set(&["OPEN", "SEND"]));
+        let sql = ledger_query(w, w.next());
+        assert!(
+            sql.contains("window_start >= CAST('2026-11-26T10:01:00.000Z' AS TIMESTAMPTZ)"),
+            "{sql}"
+        );
+        assert!(
+            sql.contains("window_start < CAST('2026-11-26T10:03:00.000Z' AS TIMESTAMPTZ)"),
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn freshness_is_the_age_of_the_latest_arrival_per_table() {
+        let rows = vec![
+            vec![Some("push_opens".into()), Some("1795000000000".into())],
+            vec![Some("push_sends".into()), None],
+        ];
+        let got = freshness(&["push_sends", "push_opens"], &rows, 1_795_000_090_500);
+        assert_eq!(got[0].latest_arrived_at, None);
+        assert_eq!(got[0].age_seconds, None);
+        assert_eq!(got[1].table, "push_opens");
+        assert_eq!(got[1].age_seconds, Some(90));
+        assert_eq!(
+            got[1].latest_arrived_at.as_deref(),
+            Some("2026-11-18T11:06:40.000Z")
+        );
+        assert_eq!(
+            freshness_query(&["a", "b"]),
+            "SELECT 'a' AS table_name, CAST(EXTRACT(EPOCH FROM MAX(arrived_at)) * 1000 AS BIGINT) AS latest_ms FROM a UNION ALL SELECT 'b' AS table_name, CAST(EXTRACT(EPOCH FROM MAX(arrived_at)) * 1000 AS BIGINT) AS latest_ms FROM b"
+        );
+    }
+
+    #[test]
+    fn counts_are_by_state() {
+        let w: Window = "2026-11-26T10:01Z".parse().unwrap();
+        let gap = |state| Gap {
+            window: w,
+            state,
+            retention_ends_ms: 0,
+        };
+        let c = Counts::of(&[
+            gap(WindowState::Missing),
+            gap(WindowState::Missing),
+            gap(WindowState::Failed { unloaded: vec![] }),
+            gap(WindowState::Partial {
+                unloaded: vec!["OPEN".into()],
+            }),
+        ]);
+        assert_eq!(
+            c,
+            Counts {
+                missing: 2,
+                failed: 1,
+                partial: 1,
+                running: 0
+            }
+        );
     }
 }

@@ -69,6 +69,12 @@ impl Window {
         Window::containing(scheduled_ms).minus_minutes(i64::from(lag_minutes) + 1)
     }
 
+    /// When the schedule starts the run that reads this window: the inverse of
+    /// [`Window::for_schedule`], so the window is due from then on.
+    pub fn scheduled_ms(self, lag_minutes: u32) -> i64 {
+        self.end_ms() + i64::from(lag_minutes) * MINUTE_MS
+    }
+
     /// Parses an RFC 3339 scheduled time (EventBridge's `<aws.scheduler.scheduled-time>`).
     pub fn for_scheduled_time(text: &str, lag_minutes: u32) -> Result<Window, WindowError> {
         let ms = parse_timestamp_ms(text).ok_or_else(|| WindowError::BadScheduledTime {
@@ -278,6 +284,15 @@ mod tests {
         ] {
             assert!(bad.parse::<Window>().is_err(), "{bad} should not parse");
         }
+    }
+
+    #[test]
+    fn a_window_is_due_when_its_schedule_starts_the_run_that_reads_it() {
+        let window = w("2026-11-26T10:01Z");
+        let due = window.scheduled_ms(1);
+        assert_eq!(due, parse_timestamp_ms("2026-11-26T10:03:00Z").unwrap());
+        assert_eq!(Window::for_schedule(due, 1), window);
+        assert_eq!(Window::for_schedule(due - 1, 1), window.previous());
     }
 
     #[test]

@@ -52,6 +52,11 @@ pub struct Checkpoint {
     pub raw_key: String,
     /// Shards with records in the window; shards absent here had none.
     pub shards: BTreeMap<String, ShardRange>,
+    /// The event types the window routed, in routing-file order: each must have its ledger row
+    /// for the window to count as complete (src/domain/accounting.rs). None in checkpoints
+    /// written before it was recorded; those are judged by the window's staging objects.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routed: Option<Vec<String>>,
 }
 
 /// One line of the raw archive: a record exactly as read, so a window can be re-read after the
@@ -386,6 +391,7 @@ impl<'s> WindowWriter<'s> {
             batch: self.batch.clone(),
             raw_key: raw_key.clone(),
             shards: self.ranges,
+            routed: Some(routes.iter().map(|r| r.event_type.clone()).collect()),
         };
         let output = ReadWindowOutput {
             window: self.window,
@@ -663,4 +669,25 @@ async fn read_archive(
     }
     w.stats.source = "archive".into();
     Ok(())
+}
+
+#[cfg(test)]
+mod checkpoint_tests {
+    use super::*;
+
+    #[test]
+    fn a_checkpoint_without_routed_types_still_reads_and_a_new_one_names_them() {
+        let old = r#"{"window": "2026-11-26T10:01Z", "batch": "0019abf9bf360-1a2b3c4d",
+            "raw_key": "raw/window=2026-11-26T10:01Z/batch=0019abf9bf360-1a2b3c4d.ndjson.gz",
+            "shards": {}}"#;
+        let cp: Checkpoint = serde_json::from_str(old).unwrap();
+        assert_eq!(cp.routed, None);
+        let new = Checkpoint {
+            routed: Some(vec!["SEND".into(), "OPEN".into()]),
+            ..cp
+        };
+        let json = serde_json::to_value(&new).unwrap();
+        assert_eq!(json["routed"], serde_json::json!(["SEND", "OPEN"]));
+        assert_eq!(serde_json::from_value::<Checkpoint>(json).unwrap(), new);
+    }
 }

@@ -21,6 +21,11 @@ test('alarms cover executions, task errors and throttles, Firehose delivery, lag
     'test-pushfeed-schedule-dead-letters',
     'test-pushfeed-stream-lag',
     'test-pushfeed-vendor-throttled',
+    // The gaps audit's (lib/audit, test/audit).
+    'test-pushfeed-windows-missing',
+    'test-pushfeed-windows-failed',
+    'test-pushfeed-gap-last-chance',
+    'test-pushfeed-freshness',
     ...['read-window', 'deliver', 'await-objects', 'load'].flatMap((t) => [`test-pushfeed-${t}-errors`, `test-pushfeed-${t}-throttles`]),
     ...stack.parts.delivery.streams.map((s) => `test-pushfeed-${s.route.delivery_stream.replace(/^pushfeed-/, '')}-s3-delivery`),
   ].sort();

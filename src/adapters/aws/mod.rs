@@ -6,6 +6,7 @@
 //! job; an adapter only retries what the port promises to hide (Kinesis iterator renewal and
 //! per-shard throttling, Firehose whole-call throttling, Redshift statement polling).
 
+pub mod audit;
 pub mod config;
 pub mod error;
 pub mod firehose;
