@@ -2,6 +2,7 @@
 //! exactly once.
 
 pub mod adapters;
+pub mod analysts;
 pub mod chaos;
 pub mod cli;
 pub mod deploy_contract;
