@@ -50,19 +50,23 @@ fn the_views_recover_the_planted_hours_and_uplifts() {
     let home = TempHome::new();
     let stream = LocalStream::open_or_create(home.path().join("stream/pushfeed"), 4).unwrap();
     let mut truths: Vec<PlantedTruth> = Vec::new();
+    let mut all = Vec::new();
     for seed in SEEDS {
         let p = profile(seed);
         truths.push(planted_truth(&p));
-        let records = generate(&p)
-            .into_iter()
-            .map(|g| PutRecord {
-                partition_key: g.partition_key,
-                data: g.data,
-                arrival_ms: Some(g.arrival_ms),
-            })
-            .collect();
-        stream.put_records(records).unwrap();
+        all.extend(generate(&p));
     }
+    // One stream: arrivals never go back in a shard.
+    all.sort_by_key(|g| g.arrival_ms);
+    let records = all
+        .into_iter()
+        .map(|g| PutRecord {
+            partition_key: g.partition_key,
+            data: g.data,
+            arrival_ms: Some(g.arrival_ms),
+        })
+        .collect();
+    stream.put_records(records).unwrap();
     let run = json_ok(&home.pushfeed(&["--json", "run", "--window", "2026-11-26T10:00Z"]));
     assert_eq!(run["adds_up"], true, "{run}");
 
