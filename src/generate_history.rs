@@ -157,7 +157,7 @@ pub(super) fn pushes(p: &super::TrafficProfile) -> Vec<Push> {
 /// What [`super::generate`] plants for this profile.
 pub fn planted_truth(p: &super::TrafficProfile) -> PlantedTruth {
     let h = &p.history;
-    if !h.active() || p.minutes == 0 || !(p.rate_per_second > 0.0) {
+    if !h.active() || p.minutes == 0 || p.rate_per_second.is_nan() || p.rate_per_second <= 0.0 {
         return PlantedTruth {
             users: Vec::new(),
             groups: Vec::new(),

@@ -201,7 +201,7 @@ fn bars(title: &str, labels: &[String], values: &[f64], color: RGBColor) -> Resu
                 .x_labels(labels.len().min(24))
                 .x_label_formatter(&|v| match v {
                     SegmentValue::CenterOf(i) | SegmentValue::Exact(i)
-                        if (*i as usize) < labels.len() && (*i as usize) % step == 0 =>
+                        if (*i as usize) < labels.len() && (*i as usize).is_multiple_of(step) =>
                     {
                         labels[*i as usize].clone()
                     }
