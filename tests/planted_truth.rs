@@ -22,9 +22,9 @@ fn profile(seed: u64) -> TrafficProfile {
         duplicates: 0.05,
         history: History {
             days: 28,
-            users: 60,
+            users: 40,
             groups: 15,
-            channels_per_group: 300,
+            channels_per_group: 150,
         },
         ..TrafficProfile::default()
     }
@@ -101,6 +101,10 @@ fn the_views_recover_the_planted_hours_and_uplifts() {
         .iter()
         .filter(|u| hours[&u.named_user_id].1 == i64::from(u.preferred_local_hour))
         .count();
+    eprintln!(
+        "send hours: the planted hour for {recovered} of {} users with 20+ opens",
+        heavy.len()
+    );
     assert!(
         recovered * 10 >= heavy.len() * 9,
         "the planted hour for {recovered} of {} users",
@@ -135,6 +139,10 @@ fn the_views_recover_the_planted_hours_and_uplifts() {
             *low <= g.uplift && g.uplift <= *high
         })
         .count();
+    eprintln!(
+        "holdout: the planted uplift inside the interval for {inside} of {} groups",
+        groups.len()
+    );
     assert!(
         inside * 10 >= groups.len() * 9,
         "the planted uplift inside the interval for {inside} of {} groups",
