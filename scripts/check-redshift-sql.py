@@ -10,8 +10,8 @@ input cannot be read.
 
 sqlglot is lenient in three ways that this checker closes:
 - what it cannot parse it keeps as an opaque `Command` (with a logged warning). That fails here,
-  except LOCK, which sqlglot does not model: LOCK is checked against Redshift's grammar,
-  `LOCK [ TABLE ] table_name [, ...]`, instead;
+  except LOCK, CREATE GROUP, ALTER GROUP and CREATE USER, which sqlglot does not model: they are
+  checked against Redshift's grammar (`LOCK [ TABLE ] table_name [, ...]` and those below) instead;
 - a bare expression parses (`LCOK push_opens` is an alias): only statements pass;
 - it reads COPY's parameters loosely (any word is taken as one): COPY's head
   (`COPY table [ (columns) ] FROM 'source'`) and each parameter are checked against Redshift's
@@ -44,6 +44,17 @@ STATEMENTS = tuple(
 NAME = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
 QUALIFIED = rf"{NAME}(?:\s*\.\s*{NAME})*"
 LOCK = re.compile(rf"^\s*LOCK(?:\s+TABLE)?\s+{QUALIFIED}(?:\s*,\s*{QUALIFIED})*\s*;?\s*$", re.I)
+# Users and groups, which sqlglot does not model either, against Redshift's grammar:
+# "CREATE GROUP group_name [ [ WITH ] [ USER username ] [, ...] ]";
+# "ALTER GROUP group_name { ADD USER username [, ... ] | DROP USER username [, ... ] | RENAME TO new_name }";
+# CREATE USER's "PASSWORD { 'password' | 'md5hash' | 'sha256hash' | DISABLE }" and
+# "IN GROUP groupname [, ... ]" (the only options pushfeed's statements use).
+NAMES = rf"{NAME}(?:\s*,\s*{NAME})*"
+USERS_AND_GROUPS = [
+    re.compile(rf"^\s*CREATE\s+GROUP\s+{NAME}(?:\s+(?:WITH\s+)?USER\s+{NAMES})?\s*;?\s*$", re.I),
+    re.compile(rf"^\s*ALTER\s+GROUP\s+{NAME}\s+(?:(?:ADD|DROP)\s+USER\s+{NAMES}|RENAME\s+TO\s+{NAME})\s*;?\s*$", re.I),
+    re.compile(rf"^\s*CREATE\s+USER\s+{NAME}\s+PASSWORD\s+(?:'(?:[^']|'')*'|DISABLE)(?:\s+IN\s+GROUP\s+{NAMES})?\s*;?\s*$", re.I),
+]
 
 # COPY parameters and what follows each: None (nothing), "string", "string?" (an optional
 # string), "number", "word", "onoff?" (optionally ON, OFF, TRUE, FALSE or PRESET). Those that
@@ -168,6 +179,8 @@ def check(sql):
     tree = parsed[0]
     if isinstance(tree, exp.Command):
         if str(tree.this).upper() == "LOCK" and LOCK.match(sql):
+            return
+        if str(tree.this).upper() in ("CREATE", "ALTER") and any(r.match(sql) for r in USERS_AND_GROUPS):
             return
         raise Refused("sqlglot could not parse it (it fell back to an opaque command)")
     if not isinstance(tree, STATEMENTS):

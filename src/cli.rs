@@ -75,6 +75,13 @@ enum Command {
         duplicates: f64,
         #[arg(long, default_value_t = 4)]
         shards: u32,
+        /// Also plant this many days of history for the analyst views (users with a preferred
+        /// local hour, campaign groups with a true uplift), arriving within the minutes.
+        #[arg(long, default_value_t = 0)]
+        history_days: u32,
+        /// Write what was planted (users' zones and hours, groups' uplifts) to this JSON file.
+        #[arg(long, requires = "history_days")]
+        truth: Option<PathBuf>,
     },
     /// Process one window end to end on the local stack.
     Run {
@@ -238,10 +245,39 @@ enum Command {
         #[command(flatten)]
         aws: crate::gaps_cli::AwsArgs,
     },
+    /// Write one self-contained HTML page of the analyst views: windows, rows per type,
+    /// rejections, campaigns, send hours, holdout uplift and freshness.
+    Report {
+        /// Where to write the page.
+        #[arg(long, default_value = "report.html")]
+        out: PathBuf,
+    },
+    /// The local warehouse for analysts' tools.
+    Warehouse {
+        #[command(subcommand)]
+        command: WarehouseCommand,
+    },
     /// Run any state machine definition on the local executor.
     States {
         #[command(subcommand)]
         command: StatesCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum WarehouseCommand {
+    /// Keep the private PostgreSQL running, reachable on 127.0.0.1 as a read-only login in
+    /// pushfeed_analysts, and print the connection string; Ctrl-C stops it.
+    Serve {
+        /// The TCP port on 127.0.0.1 (0: any free port, printed).
+        #[arg(long, default_value_t = 5439)]
+        port: u16,
+        /// The read-only login's name.
+        #[arg(long, default_value = crate::analysts::serve::DEFAULT_LOGIN)]
+        login: String,
+        /// The login's password (a random one is made and printed otherwise).
+        #[arg(long, env = "PUSHFEED_ANALYST_PASSWORD", hide_env_values = true)]
+        password: Option<String>,
     },
 }
 
@@ -293,7 +329,12 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             malformed,
             duplicates,
             shards,
+            history_days,
+            truth,
         } => {
+            if history_days > 60 {
+                bail!("--history-days must be at most 60, the send-hour view's look-back");
+            }
             let first = Window::containing(now_ms()).minus_minutes(i64::from(minutes));
             let profile = TrafficProfile {
                 start_ms: first.start_ms(),
@@ -302,9 +343,18 @@ pub async fn main_with(cli: Cli) -> Result<()> {
                 seed,
                 malformed,
                 duplicates,
+                history: crate::generate::History {
+                    days: history_days,
+                    ..DEMO_HISTORY
+                },
                 ..TrafficProfile::default()
             };
             let summary = generate_into(&home, &profile, shards)?;
+            if let Some(path) = truth {
+                let planted = crate::generate::planted_truth(&profile);
+                std::fs::write(&path, serde_json::to_vec_pretty(&planted)?)
+                    .with_context(|| format!("writing the planted truth to {}", path.display()))?;
+            }
             if cli.json {
                 println!("{summary}");
             } else {
@@ -448,7 +498,55 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             for statement in crate::domain::sql::schema(settings.routes.routes(), dialect) {
                 println!("{statement};\n");
             }
+            // The analysts' read-only group (docs/analysts.md, "Access").
+            if dialect == crate::domain::sql::Dialect::Redshift {
+                println!(
+                    "-- Once per warehouse (schema --aws skips it when pg_group lists the group):"
+                );
+            }
+            println!("{};\n", crate::domain::access::create_group(dialect));
+            for statement in crate::domain::access::grants(settings.routes.routes(), dialect) {
+                println!("{statement};");
+            }
             Ok(())
+        }
+        Command::Report { out } => {
+            let stack = start_stack(&home, &settings).await?;
+            let data = crate::analysts::report::gather(
+                &*stack.warehouse,
+                Some(&*stack.store),
+                settings.routes.routes(),
+            )
+            .await;
+            stack.shutdown().await?;
+            let page = crate::analysts::report::render(
+                &data?,
+                "pushfeed: the analysts' report",
+                &crate::domain::window::format_timestamp_ms(now_ms()),
+            )?;
+            std::fs::write(&out, page)
+                .with_context(|| format!("writing the report to {}", out.display()))?;
+            println!("wrote {}", out.display());
+            Ok(())
+        }
+        Command::Warehouse {
+            command:
+                WarehouseCommand::Serve {
+                    port,
+                    login,
+                    password,
+                },
+        } => {
+            let opts = crate::analysts::serve::ServeOptions {
+                port,
+                login,
+                password,
+                json: cli.json,
+            };
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            crate::analysts::serve::serve(&home, &settings.routes, &opts, stop).await
         }
         Command::States {
             command:
@@ -856,6 +954,15 @@ fn partition_key(line: &[u8], index: usize) -> String {
     }
 }
 
+/// The history `generate --history-days` and the demo plant: enough users and groups for the
+/// analyst views and the report to show something, a few thousand events.
+const DEMO_HISTORY: crate::generate::History = crate::generate::History {
+    days: 28,
+    users: 100,
+    groups: 6,
+    channels_per_group: 300,
+};
+
 fn generate_into(home: &Home, profile: &TrafficProfile, shards: u32) -> Result<Value> {
     let generated = generate(profile);
     let stream = LocalStream::open_or_create(home.stream_dir(), shards)?;
@@ -904,6 +1011,9 @@ async fn demo(
         seed,
         malformed: 0.02,
         duplicates: 0.05,
+        // Four weeks of planted history, so the analyst views and the report have customers,
+        // send hours and holdout groups to show.
+        history: DEMO_HISTORY,
         ..TrafficProfile::default()
     };
     eprintln!(
@@ -970,6 +1080,30 @@ async fn demo(
         "  {}/s3/unrouted/    valid events of types with no route",
         home_arg.display()
     );
+    // The analysts' side: the report, and the warehouse served to their tools.
+    let report = home.root.join("report.html");
+    let stack = start_stack(home, settings).await?;
+    let data = crate::analysts::report::gather(
+        &*stack.warehouse,
+        Some(&*stack.store),
+        settings.routes.routes(),
+    )
+    .await;
+    stack.shutdown().await?;
+    let page = crate::analysts::report::render(
+        &data?,
+        "pushfeed demo: the analysts' report",
+        &crate::domain::window::format_timestamp_ms(now_ms()),
+    )?;
+    std::fs::write(&report, page)
+        .with_context(|| format!("writing the report to {}", report.display()))?;
+    println!("\nFor analysts (docs/analysts.md):");
+    println!(
+        "  {}    the report: campaigns, send hours, holdout uplift, freshness (open it in a browser)",
+        report.display()
+    );
+    println!("  pushfeed{home_flag} report --out report.html       writes it again from the views");
+    println!("  pushfeed{home_flag} warehouse serve --port 5439    the warehouse on 127.0.0.1 for Power BI, SAS, DBeaver or psql, read-only; Ctrl-C stops it");
     check_runs(&runs)
 }
 

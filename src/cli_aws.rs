@@ -153,7 +153,6 @@ mod imp {
         routes: &crate::domain::routes::RoutingTable,
     ) -> Result<()> {
         use crate::adapters::aws::redshift::{RedshiftAuth, RedshiftTarget, RedshiftWarehouse};
-        use crate::ports::Warehouse;
         let where_ = match (target.workgroup, target.cluster_id) {
             (Some(w), None) => RedshiftTarget::Workgroup(w),
             (None, Some(c)) => RedshiftTarget::Cluster(c),
@@ -174,13 +173,12 @@ mod imp {
         };
         let client = crate::adapters::aws::sdk::redshiftdata::Client::new(&load_sdk_config().await);
         let warehouse = RedshiftWarehouse::new(client, where_, target.database, auth);
-        let ddl = crate::domain::sql::schema(routes.routes(), warehouse.dialect());
-        warehouse.apply_schema(&ddl).await?;
+        crate::analysts::apply_schema(&warehouse, routes.routes()).await?;
         println!(
-            "applied {} statements: pushfeed_loads, {} route tables and {} views",
-            ddl.len(),
+            "applied the schema: pushfeed_loads, {} route tables, {} views, and SELECT on them for the group {}",
             routes.routes().len(),
-            crate::domain::views::views(routes.routes()).len()
+            crate::domain::views::views(routes.routes()).len(),
+            crate::domain::access::ANALYST_GROUP
         );
         Ok(())
     }

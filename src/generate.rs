@@ -14,6 +14,10 @@
 
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
+#[path = "generate_history.rs"]
+mod history;
+pub use history::{planted_truth, History, PlantedGroup, PlantedTruth, PlantedUser};
+
 /// The event types the pipeline routes to tables by default.
 pub const ROUTED_TYPES: [&str; 7] = [
     "SEND",
@@ -65,6 +69,8 @@ pub struct TrafficProfile {
     pub duplicates: f64,
     /// Unused: partition keys are channel ids, which spread over any number of shards.
     pub shards_hint: u32,
+    /// Weeks of planted truth for the analyst views ([`History`]); none by default.
+    pub history: History,
 }
 
 impl Default for TrafficProfile {
@@ -77,6 +83,7 @@ impl Default for TrafficProfile {
             malformed: 0.01,
             duplicates: 0.01,
             shards_hint: 4,
+            history: History::default(),
         }
     }
 }
@@ -842,6 +849,8 @@ impl Ctx {
         let grouped = (0..pushes.len() as u32)
             .filter(|&k| pushes[k as usize].group.is_some())
             .collect();
+        // After `grouped`: the base traffic never picks the history's pushes.
+        pushes.extend(history::pushes(p));
         Ctx {
             seed,
             start: p.start_ms,
@@ -1158,6 +1167,7 @@ pub fn generate(profile: &TrafficProfile) -> Vec<GeneratedRecord> {
     for d in 0..ctx.pool {
         planner.campaign(d);
     }
+    history::plan(&mut planner, profile);
     let Planner {
         events, mut plans, ..
     } = planner;
@@ -1894,6 +1904,7 @@ mod tests {
             malformed,
             duplicates,
             shards_hint: 4,
+            history: History::default(),
         }
     }
 

@@ -2,6 +2,7 @@
 //! exactly once.
 
 pub mod adapters;
+pub mod analysts;
 pub mod audit;
 pub mod catch_up;
 pub mod chaos;

@@ -53,7 +53,7 @@ test('two stages in one account share no physical name', () => {
 test('the outputs tell the vendor, the operator and the schema command what they need', () => {
   const outputs = synth().template.toJSON().Outputs as Record<string, { Value: unknown }>;
   const keys = Object.keys(outputs).join(' ');
-  for (const k of ['StreamName', 'StreamRegion', 'VendorSecretArn', 'StateMachineArn', 'ReplayCommand', 'FailureTopicArn', 'SchemaCommand', 'BucketName', 'CopyRoleArn']) {
+  for (const k of ['StreamName', 'StreamRegion', 'VendorSecretArn', 'StateMachineArn', 'ReplayCommand', 'FailureTopicArn', 'SchemaCommand', 'BucketName', 'CopyRoleArn', 'WarehouseEndpoint']) {
     expect(keys).toContain(k);
   }
   expect(JSON.stringify(Object.entries(outputs).find(([k]) => k.startsWith('SchemaCommand'))![1].Value)).toContain('pushfeed schema --aws --workgroup test-pushfeed-warehouse --database pushfeed --secret-arn');

@@ -1,5 +1,6 @@
 //! Domain types and pure logic. Nothing here knows about AWS, files or databases.
 
+pub mod access;
 pub mod accounting;
 pub mod event;
 pub mod keys;

@@ -14,7 +14,7 @@ pub struct Generated {
     pub sql: String,
 }
 
-/// The schema (ledger and route tables) and the load transaction of every route, with and
+/// The schema (ledger, route tables, views), the analysts' group and grants, and the load transaction of every route, with and
 /// without GZIP, filled with sample values of the shape the steps use.
 pub fn redshift_statements(routes: &RoutingTable) -> Vec<Generated> {
     let mut out: Vec<Generated> = schema(routes.routes(), Dialect::Redshift)
@@ -24,6 +24,17 @@ pub fn redshift_statements(routes: &RoutingTable) -> Vec<Generated> {
             sql,
         })
         .collect();
+    // The analysts' group, its grants, and the README's statements that add an analyst.
+    let access = std::iter::once(super::access::create_group(Dialect::Redshift))
+        .chain(super::access::grants(routes.routes(), Dialect::Redshift))
+        .chain(super::access::add_analyst_example(
+            "analyst_alice",
+            "A-strong-password-1",
+        ));
+    out.extend(access.map(|sql| Generated {
+        origin: format!("access: {sql}"),
+        sql,
+    }));
     let batch: BatchId = "0019abf9bf360-1a2b3c4d".parse().expect("a valid batch id");
     let window = "2026-11-26T10:01Z".parse().expect("a valid window");
     for route in routes.routes() {

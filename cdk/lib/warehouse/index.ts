@@ -1,5 +1,5 @@
 // Redshift: a new Serverless namespace and workgroup, or an existing workgroup or cluster; the COPY role; the Load task's grants.
-import { ArnFormat, CfnOutput, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -129,6 +129,11 @@ export class Warehouse extends Construct {
         ];
         this.connectionArgs = `--workgroup ${namespaceName} --database ${config.database} --secret-arn ${this.adminSecret.secretArn}`;
         new CfnOutput(this, 'WorkgroupName', { value: namespaceName, description: 'The Redshift Serverless workgroup' });
+        // Where SAS, Power BI and SQL tools connect (docs/analysts.md, "Connecting").
+        new CfnOutput(this, 'WarehouseEndpoint', {
+          value: Fn.join(':', [this.workgroup.attrWorkgroupEndpointAddress, Token.asString(this.workgroup.attrWorkgroupEndpointPort)]),
+          description: 'The Redshift endpoint (host:port) for analysts\' tools; logins in the group pushfeed_analysts',
+        });
         new CfnOutput(this, 'AdminSecretArn', {
           value: this.adminSecret.secretArn,
           description: 'The Redshift admin user and password (for the one-time schema command and for analysts\' setup)',

@@ -118,6 +118,18 @@ async fn execute(shared: &Shared, id: &str, sqls: &[String]) -> Result<(), Strin
         .batch_execute("SET TIME ZONE 'UTC'; SET datestyle TO ISO, MDY")
         .await
         .map_err(|e| format!("ERROR: {}", db_message(&e)))?;
+    // ExecuteStatement's DbUser: "The database user name." The statements run as that user,
+    // so its grants are what decide (an analyst's SELECT-only login is refused a write). Without
+    // it the session is the harness's own (an admin), as with IAM or a secret for the admin.
+    if let Some(user) = shared.with(id, |s| s.target.db_user.clone()) {
+        client
+            .batch_execute(&format!(
+                "SET SESSION AUTHORIZATION \"{}\"",
+                user.replace('"', "\"\"")
+            ))
+            .await
+            .map_err(|e| format!("ERROR: {}", db_message(&e)))?;
+    }
     let tx = client
         .transaction()
         .await

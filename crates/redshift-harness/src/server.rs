@@ -51,18 +51,18 @@ pub enum HarnessError {
 
 /// Where the request said the statement runs, echoed back as the Data API does.
 #[derive(Debug, Clone, Default)]
-struct Target {
+pub(crate) struct Target {
     database: Option<String>,
     workgroup: Option<String>,
     cluster: Option<String>,
-    db_user: Option<String>,
+    pub(crate) db_user: Option<String>,
     secret_arn: Option<String>,
 }
 
 pub(crate) struct Statement {
     id: String,
     batch: bool,
-    target: Target,
+    pub(crate) target: Target,
     pub(crate) status: Status,
     pub(crate) error: Option<String>,
     pub(crate) subs: Vec<Sub>,

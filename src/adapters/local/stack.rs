@@ -12,8 +12,7 @@ use super::pg_cluster::PgCluster;
 use super::postgres::PostgresWarehouse;
 use super::stream::LocalStream;
 use crate::domain::routes::RoutingTable;
-use crate::domain::sql::schema;
-use crate::ports::{ObjectStore, PortError, PortResult, Warehouse};
+use crate::ports::{ObjectStore, PortError, PortResult};
 
 /// Environment variables the local stack reads.
 pub mod env {
@@ -123,10 +122,7 @@ impl LocalStack {
                 return Err(e);
             }
         };
-        if let Err(e) = warehouse
-            .apply_schema(&schema(routes.routes(), warehouse.dialect()))
-            .await
-        {
+        if let Err(e) = crate::analysts::apply_schema(&*warehouse, routes.routes()).await {
             release(cluster).await;
             return Err(e);
         }
