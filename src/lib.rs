@@ -2,11 +2,13 @@
 //! exactly once.
 
 pub mod adapters;
+pub mod bounds;
 pub mod chaos;
 pub mod cli;
 pub mod deploy_contract;
 pub mod domain;
 pub mod faults;
+pub mod gc;
 pub mod generate;
 pub mod loadgen;
 pub mod machine;
