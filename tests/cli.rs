@@ -336,6 +336,25 @@ fn a_rerun_after_the_stream_lost_the_records_reads_the_raw_archive() {
     assert_eq!(again["rejected"]["count"], first["rejected"]["count"]);
     assert_eq!(again["rows_loaded"], first["rows_loaded"]);
     assert_eq!(table_ids(&home, "push_opens").len(), 2);
+
+    // The whole stream directory removed: windows with a checkpoint still replay from raw/.
+    std::fs::remove_dir_all(home.path().join("stream")).unwrap();
+    let out = home.pushfeed(&["--json", "run", "--window", window]);
+    assert!(
+        stderr(&out).contains("windows with a checkpoint are re-read from the raw archive"),
+        "{}",
+        stderr(&out)
+    );
+    let gone = json_ok(&out);
+    assert_eq!(gone["read"]["source"], "archive");
+    assert_eq!(gone["rows_loaded"], first["rows_loaded"]);
+    // A window without one fails naming what to do.
+    let out = home.pushfeed(&["run", "--window", "2026-11-26T10:09Z"]);
+    assert!(
+        stderr(&out).contains("run `pushfeed produce` or `pushfeed generate` first"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
