@@ -81,6 +81,15 @@ impl LocalFirehose {
         self.dir.join(stream)
     }
 
+    /// Appends the first half of a batch's bytes and stops, as a crash mid-append does: the
+    /// fault layer's `delivery_torn_append`, so chaos runs prove the next append recovers.
+    pub fn tear_append(&self, stream: &str, records: &[&[u8]]) -> PortResult<()> {
+        let framed = frame(records);
+        let cut = (framed.len() / 2).max(1);
+        append_buffer(&self.stream_dir(stream), &framed[..cut])
+            .map_err(|e| PortError::io(format!("tearing an append to {stream}"), e))
+    }
+
     /// Flushes every buffer that is due, or every buffer when `force` is set. Returns the number
     /// of objects written.
     pub async fn flush(&self, force: bool) -> PortResult<usize> {
