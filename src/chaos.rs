@@ -230,7 +230,12 @@ async fn run_faulty(
     let faulty = LocalPorts {
         stream: Arc::new(FaultyStream::new(plain.stream.clone(), faults.clone())),
         store: Arc::new(FaultyStore::new(plain.store.clone(), faults.clone())),
-        delivery: Arc::new(FaultyDelivery::new(plain.delivery.clone(), faults.clone())),
+        delivery: Arc::new({
+            let firehose = stack.firehose.clone();
+            FaultyDelivery::new(plain.delivery.clone(), faults.clone()).with_tear(Arc::new(
+                move |stream: &str, records: &[&[u8]]| firehose.tear_append(stream, records),
+            ))
+        }),
         warehouse: Arc::new(FaultyWarehouse::new(
             plain.warehouse.clone(),
             faults.clone(),

@@ -39,6 +39,10 @@ pub struct Cli {
     /// Print machine-readable JSON instead of tables.
     #[arg(long, global = true)]
     json: bool,
+    /// Accept a window or an arrival time outside the plausible span (before Kinesis began in
+    /// 2013, or an arrival more than 5 minutes in the future).
+    #[arg(long, global = true)]
+    allow_any_time: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -54,26 +58,26 @@ enum Command {
         #[arg(long)]
         at: Option<String>,
         /// Shards of the stream if this creates it.
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 4, allow_hyphen_values = true, value_parser = crate::bounds::SHARDS.flag())]
         shards: u32,
     },
     /// Write realistic synthetic vendor traffic into the local stream.
     Generate {
         /// Minutes of traffic, ending at the start of the current minute.
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 3, allow_hyphen_values = true, value_parser = crate::bounds::GENERATE_MINUTES.flag())]
         minutes: u32,
         /// Mean events per second (a campaign burst comes on top).
-        #[arg(long, default_value_t = 30.0)]
+        #[arg(long, default_value_t = 30.0, allow_hyphen_values = true, value_parser = crate::bounds::RATE.flag())]
         rate: f64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
         /// Share of malformed records, 0 to 1.
-        #[arg(long, default_value_t = 0.02)]
+        #[arg(long, default_value_t = 0.02, allow_hyphen_values = true, value_parser = crate::bounds::SHARE.flag())]
         malformed: f64,
         /// Share of events delivered twice, 0 to 1.
-        #[arg(long, default_value_t = 0.05)]
+        #[arg(long, default_value_t = 0.05, allow_hyphen_values = true, value_parser = crate::bounds::SHARE.flag())]
         duplicates: f64,
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 4, allow_hyphen_values = true, value_parser = crate::bounds::SHARDS.flag())]
         shards: u32,
         /// Also plant this many days of history for the analyst views (users with a preferred
         /// local hour, campaign groups with a true uplift), arriving within the minutes.
@@ -91,9 +95,9 @@ enum Command {
     },
     /// Generate a few minutes of traffic and run every window.
     Demo {
-        #[arg(long, default_value_t = 3)]
+        #[arg(long, default_value_t = 3, allow_hyphen_values = true, value_parser = crate::bounds::DEMO_MINUTES.flag())]
         minutes: u32,
-        #[arg(long, default_value_t = 30.0)]
+        #[arg(long, default_value_t = 30.0, allow_hyphen_values = true, value_parser = crate::bounds::RATE.flag())]
         rate: f64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -118,7 +122,7 @@ enum Command {
     },
     /// List recent executions of the local state machine.
     Executions {
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = 20, allow_hyphen_values = true, value_parser = crate::bounds::LIST_LIMIT.flag())]
         limit: usize,
         /// List the executions of a state machine in AWS instead (needs --state-machine).
         #[arg(long, requires = "state_machine")]
@@ -139,10 +143,10 @@ enum Command {
     /// and report the achieved rate, PutRecords latency percentiles and throttles.
     Loadgen {
         /// Records per second.
-        #[arg(long, default_value_t = 100.0)]
+        #[arg(long, default_value_t = 100.0, allow_hyphen_values = true, value_parser = crate::bounds::LOADGEN_RATE.flag())]
         rate: f64,
         /// How long, in seconds.
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, allow_hyphen_values = true, value_parser = crate::bounds::LOADGEN_SECONDS.flag())]
         duration: u64,
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -153,7 +157,7 @@ enum Command {
         #[arg(long)]
         shard_limits: bool,
         /// Shards of the local stream if this creates it.
-        #[arg(long, default_value_t = 4)]
+        #[arg(long, default_value_t = 4, allow_hyphen_values = true, value_parser = crate::bounds::SHARDS.flag())]
         shards: u32,
         /// Put into a Kinesis stream in AWS instead (the vendor's side of the real stream).
         #[arg(long, requires = "stream")]
@@ -194,7 +198,7 @@ enum Command {
     /// nothing was lost or loaded twice.
     Chaos {
         /// Windows (minutes) of traffic.
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = 5, allow_hyphen_values = true, value_parser = crate::bounds::CHAOS_WINDOWS.flag())]
         windows: u32,
         #[arg(long, default_value_t = 1)]
         seed: u64,
@@ -202,11 +206,11 @@ enum Command {
         #[arg(long, default_value = "ci")]
         faults: String,
         /// Mean events per second of the traffic.
-        #[arg(long, default_value_t = 10.0)]
+        #[arg(long, default_value_t = 10.0, allow_hyphen_values = true, value_parser = crate::bounds::RATE.flag())]
         rate: f64,
         /// Every this many windows, the first execution meets a stream outage that outlasts its
         /// retries, so the window fails, is notified and is re-executed (0: never).
-        #[arg(long, default_value_t = 10)]
+        #[arg(long, default_value_t = 10, allow_hyphen_values = true, value_parser = crate::bounds::OUTAGE_EVERY.flag())]
         outage_every: u32,
     },
     /// List the windows that are not complete (missing, failed, partial, running), with the
@@ -256,6 +260,16 @@ enum Command {
     Warehouse {
         #[command(subcommand)]
         command: WarehouseCommand,
+    },
+    /// Remove from the local bucket what no longer serves a replay: superseded re-runs' copies
+    /// and partial files (see README, "What a re-run keeps").
+    Gc {
+        /// Leave objects younger than this alone, so a run in progress keeps what it uses.
+        #[arg(long, default_value_t = 15, allow_hyphen_values = true, value_parser = crate::bounds::GC_MIN_AGE_MINUTES.flag())]
+        min_age_minutes: u64,
+        /// Report what would be removed, and remove nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// Run any state machine definition on the local executor.
     States {
@@ -308,7 +322,38 @@ enum StatesCommand {
     },
 }
 
+/// A variable behind a flag that is set but empty: clap would blame the flag, which the person
+/// never typed, so this names the variable and what to do.
+pub fn empty_env_variable() -> Option<String> {
+    let given =
+        |flag: &str| std::env::args().any(|a| a == flag || a.starts_with(&format!("{flag}=")));
+    [
+        ("PUSHFEED_HOME", "--home", "the default home .pushfeed/", "a directory"),
+        ("PUSHFEED_ROUTES", "--routes", "the built-in config/routes.json", "a routing file"),
+    ]
+    .into_iter()
+    .find(|(name, flag, _, _)| {
+        !given(flag)
+            && std::env::var_os(name).is_some_and(|v| v.to_string_lossy().trim().is_empty())
+    })
+    .map(|(name, _, default, what)| {
+        format!("{name} is set but empty: unset it (`unset {name}`) to use {default}, or set it to {what}")
+    })
+}
+
+/// Refuses a home that exists but is not a directory, before anything reads "nothing there".
+fn check_home(home: &Path) -> Result<()> {
+    match std::fs::metadata(home) {
+        Ok(m) if !m.is_dir() => bail!(
+            "--home {} is a file, not a directory: point --home (or PUSHFEED_HOME) at a directory, which is created if missing",
+            home.display()
+        ),
+        _ => Ok(()),
+    }
+}
+
 pub async fn main_with(cli: Cli) -> Result<()> {
+    check_home(&cli.home)?;
     let routes = match &cli.routes {
         Some(p) => RoutingTable::load(p)?,
         None => RoutingTable::default_routes(),
@@ -319,9 +364,14 @@ pub async fn main_with(cli: Cli) -> Result<()> {
     };
     let home = Home::new(&cli.home);
     match cli.command {
-        Command::Produce { file, at, shards } => {
-            produce(&home, &file, at.as_deref(), shards, cli.json)
-        }
+        Command::Produce { file, at, shards } => produce(
+            &home,
+            &file,
+            at.as_deref(),
+            shards,
+            cli.allow_any_time,
+            cli.json,
+        ),
         Command::Generate {
             minutes,
             rate,
@@ -335,6 +385,7 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             if history_days > 60 {
                 bail!("--history-days must be at most 60, the send-hour view's look-back");
             }
+            crate::bounds::check_volume(rate, minutes).map_err(|e| anyhow!(e))?;
             let first = Window::containing(now_ms()).minus_minutes(i64::from(minutes));
             let profile = TrafficProfile {
                 start_ms: first.start_ms(),
@@ -371,6 +422,8 @@ pub async fn main_with(cli: Cli) -> Result<()> {
         }
         Command::Run { window } => {
             let window: Window = window.parse()?;
+            crate::bounds::check_window("--window", window, cli.allow_any_time)
+                .map_err(|e| anyhow!(e))?;
             let runs = run_windows(&home, &cli.home, &settings, &[window], "run", false).await?;
             report_runs(&runs, cli.json, false)
         }
@@ -385,7 +438,10 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             aws,
             state_machine,
         } => {
-            let windows = Window::range_inclusive(from.parse()?, to.parse()?)?;
+            let (from_w, to_w): (Window, Window) = (from.parse()?, to.parse()?);
+            crate::bounds::check_window("--from", from_w, cli.allow_any_time)
+                .map_err(|e| anyhow!(e))?;
+            let windows = Window::range_inclusive(from_w, to_w)?;
             if windows.len() > 24 * 60 {
                 bail!("--from {from} --to {to} spans {} windows; replay at most a day (1440) at a time", windows.len());
             }
@@ -403,9 +459,6 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             rate,
             outage_every,
         } => {
-            if windows == 0 || windows > 10_000 {
-                bail!("--windows must be between 1 and 10000");
-            }
             let faults = crate::faults::FaultProfile::parse(&faults, seed)
                 .map_err(|e| anyhow!("--faults: {e}"))?;
             let opts = crate::chaos::ChaosOptions {
@@ -446,9 +499,6 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             aws,
             stream,
         } => {
-            if !(rate > 0.0 && rate <= 1_000_000.0) || duration == 0 || duration > 24 * 3600 {
-                bail!("--rate must be above 0 and at most 1000000, and --duration between 1 and 86400 seconds");
-            }
             let duration = Duration::from_secs(duration);
             let opts = crate::loadgen::LoadgenOptions {
                 rate,
@@ -601,6 +651,17 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             }
             crate::gaps_cli::status(&home, &cli.home, &settings, from, to, cli.json).await
         }
+        Command::Gc {
+            min_age_minutes,
+            dry_run,
+        } => {
+            let report = crate::gc::gc(
+                &home.bucket_dir(),
+                Duration::from_secs(min_age_minutes * 60),
+                dry_run,
+            )?;
+            print_gc(&report, cli.json)
+        }
         Command::Sql { query } => {
             let stack = start_stack(&home, &settings).await?;
             let result = stack.warehouse.query(&query).await;
@@ -616,16 +677,12 @@ pub async fn main_with(cli: Cli) -> Result<()> {
     }
 }
 
-fn open_stream(home: &Home) -> Result<LocalStream> {
-    Ok(LocalStream::open(home.stream_dir())?)
-}
-
 async fn start_stack(home: &Home, settings: &Settings) -> Result<LocalStack> {
     Ok(LocalStack::start(
         home.clone(),
         &settings.routes,
         Database::from_env(),
-        stack::hints_from_env(),
+        stack::hints_from_env()?,
     )
     .await?)
 }
@@ -637,6 +694,14 @@ fn replay_command(home_arg: &Path) -> String {
     } else {
         format!("pushfeed replay --home {}", home_arg.display())
     }
+}
+
+/// Whether any of the windows has a checkpoint in the local bucket.
+fn has_checkpoints(home: &Home, windows: &[Window]) -> bool {
+    windows.iter().any(|&window| {
+        let key = crate::domain::keys::ObjectKey::Checkpoint { window }.to_string();
+        home.bucket_dir().join(key).is_file()
+    })
 }
 
 /// Runs each window through the state machine on the local stack, one execution each.
@@ -658,7 +723,20 @@ async fn run_windows(
             );
         }
     }
-    let stream: Arc<dyn Stream> = Arc::new(open_stream(home)?);
+    let stream: Arc<dyn Stream> = match LocalStream::open(home.stream_dir()) {
+        Ok(s) => Arc::new(s),
+        // With the stream gone but checkpoints there, the windows they cover replay from the
+        // raw archive; the others fail naming the missing stream.
+        Err(e) if has_checkpoints(home, windows) => {
+            eprintln!(
+                "pushfeed: the local stream {} is missing: windows with a checkpoint are re-read from the raw archive under {}",
+                home.stream_dir().display(),
+                home.bucket_dir().join("raw").display()
+            );
+            Arc::new(crate::adapters::local::stream::MissingStream::new(e))
+        }
+        Err(e) => return Err(e.into()),
+    };
     let stack = start_stack(home, settings).await?;
     let ports = LocalPorts {
         stream,
@@ -785,6 +863,11 @@ fn run_json(r: &WindowRun) -> Value {
                 .collect();
             v["rows_loaded"] = json!(s.rows_loaded());
             v["adds_up"] = json!(s.adds_up());
+            v["beyond_checkpoint"] = json!(s.read.beyond_checkpoint);
+            if s.read.beyond_checkpoint > 0 {
+                v["beyond_checkpoint_note"] =
+                    json!(beyond_checkpoint_note(r.window, s.read.beyond_checkpoint));
+            }
         }
         None => {
             v["error"] = json!(r.execution.error);
@@ -818,6 +901,12 @@ fn print_run(r: &WindowRun) {
         "  read        {} records, {} events, {} bytes, {} shards (from {})",
         s.read.records, s.read.events, s.read.bytes, s.read.shards, s.read.source
     );
+    if s.read.beyond_checkpoint > 0 {
+        println!(
+            "  beyond      {}",
+            beyond_checkpoint_note(r.window, s.read.beyond_checkpoint)
+        );
+    }
     let key = |k: &Option<String>| k.as_deref().map(|k| format!("  {k}")).unwrap_or_default();
     println!("  rejected    {}{}", s.rejected.count, key(&s.rejected.key));
     println!("  unrouted    {}{}", s.unrouted.count, key(&s.unrouted.key));
@@ -850,6 +939,13 @@ fn print_run(r: &WindowRun) {
         s.rows_loaded(),
         r.execution.history.state_transitions()
     );
+}
+
+/// What to say when the stream holds records of a window beyond its checkpoint.
+fn beyond_checkpoint_note(window: Window, n: u64) -> String {
+    format!(
+        "{n} records arrived in window {window} after its first run and are not loaded: the checkpoint pins what the window is; to load them, remove checkpoints/window={window}.json from the bucket and run the window again (the tables keep one row per event id)"
+    )
 }
 
 /// One line per window, one column per routed type.
@@ -900,9 +996,24 @@ fn print_summaries(runs: &[WindowRun]) {
         })
         .collect();
     print_table(&headers, &rows, "");
+    for r in runs {
+        if let Some(s) = r.summary.as_ref().filter(|s| s.read.beyond_checkpoint > 0) {
+            println!(
+                "{}",
+                beyond_checkpoint_note(r.window, s.read.beyond_checkpoint)
+            );
+        }
+    }
 }
 
-fn produce(home: &Home, file: &Path, at: Option<&str>, shards: u32, json: bool) -> Result<()> {
+fn produce(
+    home: &Home,
+    file: &Path,
+    at: Option<&str>,
+    shards: u32,
+    allow_any_time: bool,
+    json: bool,
+) -> Result<()> {
     let text =
         std::fs::read(file).with_context(|| format!("cannot read --file {}", file.display()))?;
     let arrival = match at {
@@ -911,6 +1022,10 @@ fn produce(home: &Home, file: &Path, at: Option<&str>, shards: u32, json: bool) 
         })?),
         None => None,
     };
+    if let (Some(t), Some(ms)) = (at, arrival) {
+        crate::bounds::check_arrival("--at", t, ms, now_ms(), allow_any_time)
+            .map_err(|e| anyhow!(e))?;
+    }
     let mut records = Vec::new();
     let mut blank = 0;
     for (i, line) in text.split(|&b| b == b'\n').enumerate() {
@@ -998,9 +1113,7 @@ async fn demo(
     seed: u64,
     json: bool,
 ) -> Result<()> {
-    if minutes == 0 || minutes > 60 {
-        bail!("--minutes must be between 1 and 60");
-    }
+    crate::bounds::check_volume(rate, minutes).map_err(|e| anyhow!(e))?;
     let current = Window::containing(now_ms());
     let first = current.minus_minutes(i64::from(minutes));
     let windows = Window::range_inclusive(first, current.previous())?;
@@ -1105,6 +1218,23 @@ async fn demo(
     println!("  pushfeed{home_flag} report --out report.html       writes it again from the views");
     println!("  pushfeed{home_flag} warehouse serve --port 5439    the warehouse on 127.0.0.1 for Power BI, SAS, DBeaver or psql, read-only; Ctrl-C stops it");
     check_runs(&runs)
+}
+
+fn print_gc(r: &crate::gc::GcReport, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(r)?);
+        return Ok(());
+    }
+    let verb = if r.dry_run { "would remove" } else { "removed" };
+    println!(
+        "{verb} {} objects ({} bytes) of superseded runs in {} windows, and {} partial files ({} bytes)",
+        r.removed_objects, r.removed_bytes, r.windows, r.temp_files_removed, r.temp_bytes_removed
+    );
+    println!(
+        "kept {} objects ({} bytes): checkpoints and the raw archive they name, the newest run's objects, and everything younger than --min-age-minutes",
+        r.kept_objects, r.kept_bytes
+    );
+    Ok(())
 }
 
 fn print_loadgen(r: &crate::loadgen::LoadgenReport, json: bool) -> Result<()> {

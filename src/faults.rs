@@ -70,6 +70,9 @@ pub enum FaultKind {
     DeliveryPartialFailure,
     /// Firehose delivered records twice (at-least-once).
     DeliveryDuplicate,
+    /// The task crashed half-way through appending a batch to the local Firehose buffer, leaving
+    /// a torn tail that the next append must cut back (local stack only).
+    DeliveryTornAppend,
     /// Firehose's objects appear under their prefix only some listings later than written.
     ObjectsLate,
     /// The load transaction failed with a serialization failure (SQLSTATE 40001).
@@ -88,7 +91,7 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 15] = [
+    pub const ALL: [FaultKind; 16] = [
         FaultKind::StreamThrottled,
         FaultKind::StreamIteratorExpired,
         FaultKind::StoreErrorBefore,
@@ -97,6 +100,7 @@ impl FaultKind {
         FaultKind::DeliveryCrashAfterAccept,
         FaultKind::DeliveryPartialFailure,
         FaultKind::DeliveryDuplicate,
+        FaultKind::DeliveryTornAppend,
         FaultKind::ObjectsLate,
         FaultKind::WarehouseSerializationFailure,
         FaultKind::WarehouseLockTimeout,
@@ -116,6 +120,7 @@ impl FaultKind {
             FaultKind::DeliveryCrashAfterAccept => "delivery_crash_after_accept",
             FaultKind::DeliveryPartialFailure => "delivery_partial_failure",
             FaultKind::DeliveryDuplicate => "delivery_duplicate",
+            FaultKind::DeliveryTornAppend => "delivery_torn_append",
             FaultKind::ObjectsLate => "objects_late",
             FaultKind::WarehouseSerializationFailure => "warehouse_serialization_failure",
             FaultKind::WarehouseLockTimeout => "warehouse_lock_timeout",
@@ -136,7 +141,8 @@ impl FaultKind {
             FaultKind::DeliveryErrorBefore
             | FaultKind::DeliveryCrashAfterAccept
             | FaultKind::DeliveryPartialFailure
-            | FaultKind::DeliveryDuplicate => "delivery",
+            | FaultKind::DeliveryDuplicate
+            | FaultKind::DeliveryTornAppend => "delivery",
             FaultKind::WarehouseSerializationFailure
             | FaultKind::WarehouseLockTimeout
             | FaultKind::WarehouseCrashAfterCommit => "warehouse",
@@ -276,6 +282,7 @@ impl FaultProfile {
             (FaultKind::DeliveryCrashAfterAccept, 0.2),
             (FaultKind::DeliveryPartialFailure, 0.2),
             (FaultKind::DeliveryDuplicate, 0.2),
+            (FaultKind::DeliveryTornAppend, 0.1),
             (FaultKind::ObjectsLate, 0.2),
             (FaultKind::WarehouseSerializationFailure, 0.1),
             (FaultKind::WarehouseLockTimeout, 0.15),
@@ -697,14 +704,28 @@ impl ObjectWriter for FaultyWriter {
 /// Error codes Firehose puts on records of a partially failed PutRecordBatch.
 const PUT_ERROR_CODES: [&str; 2] = ["ServiceUnavailableException", "InternalFailure"];
 
+/// Writes part of a batch into a delivery stream's durable buffer, as a crash mid-append would.
+pub type TearAppend = Arc<dyn Fn(&str, &[&[u8]]) -> PortResult<()> + Send + Sync>;
+
 pub struct FaultyDelivery {
     inner: Arc<dyn Delivery>,
     faults: Arc<Faults>,
+    tear: Option<TearAppend>,
 }
 
 impl FaultyDelivery {
     pub fn new(inner: Arc<dyn Delivery>, faults: Arc<Faults>) -> FaultyDelivery {
-        FaultyDelivery { inner, faults }
+        FaultyDelivery {
+            inner,
+            faults,
+            tear: None,
+        }
+    }
+
+    /// Enables `delivery_torn_append` through a buffer that can be torn (the local stand-in).
+    pub fn with_tear(mut self, tear: TearAppend) -> FaultyDelivery {
+        self.tear = Some(tear);
+        self
     }
 }
 
@@ -721,6 +742,16 @@ impl Delivery for FaultyDelivery {
                 op(),
                 "ServiceUnavailableException: slow down",
             ));
+        }
+        if let Some(tear) = &self.tear {
+            if self.faults.inject(FaultKind::DeliveryTornAppend, op) {
+                tear(stream, records)?;
+                return Err(injected(
+                    FaultKind::DeliveryTornAppend,
+                    op(),
+                    "the task crashed half-way through appending the batch",
+                ));
+            }
         }
         // Partial failure: the failed records never reach the inner stream.
         let mut failed: Vec<Option<String>> = vec![None; records.len()];

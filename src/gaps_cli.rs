@@ -181,7 +181,7 @@ async fn start_stack(home: &Home, settings: &Settings) -> Result<LocalStack> {
         home.clone(),
         &settings.routes,
         Database::from_env(),
-        stack::hints_from_env(),
+        stack::hints_from_env()?,
     )
     .await?)
 }

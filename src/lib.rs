@@ -4,6 +4,7 @@
 pub mod adapters;
 pub mod analysts;
 pub mod audit;
+pub mod bounds;
 pub mod catch_up;
 pub mod chaos;
 pub mod cli;
@@ -11,6 +12,7 @@ pub mod deploy_contract;
 pub mod domain;
 pub mod faults;
 pub mod gaps_cli;
+pub mod gc;
 pub mod generate;
 pub mod loadgen;
 pub mod machine;

@@ -53,6 +53,11 @@ pub fn read_window(out: &ReadWindowOutput, now_ms: i64, duration_ms: i64) -> Str
             ("EventsRead", out.read.events as f64, "Count"),
             ("RecordsRejected", out.rejected.count as f64, "Count"),
             ("RecordsUnrouted", out.unrouted.count as f64, "Count"),
+            (
+                "RecordsBeyondCheckpoint",
+                out.read.beyond_checkpoint as f64,
+                "Count",
+            ),
             ("StepDurationMs", duration_ms as f64, "Milliseconds"),
             ("StreamLagMs", lag, "Milliseconds"),
         ],
@@ -260,6 +265,7 @@ mod tests {
                 bytes: 900,
                 shards: 2,
                 source: "stream".into(),
+                beyond_checkpoint: 4,
             },
             raw_key: "raw/x".into(),
             checkpoint_key: "checkpoints/x".into(),
@@ -277,6 +283,7 @@ mod tests {
             assert!(doc[name].is_number(), "{name} has no value");
         }
         assert_eq!(doc["RecordsRejected"], 3.0);
+        assert_eq!(doc["RecordsBeyondCheckpoint"], 4.0);
         assert_eq!(doc["StreamLagMs"], 65_000.0);
         assert_eq!(doc["_aws"]["Timestamp"], end + 65_000);
         assert_eq!(doc["window"], "2026-11-26T10:01Z");

@@ -388,3 +388,82 @@ async fn the_whole_corpus_in_one_window_adds_up_and_replays_identically() {
     assert_eq!(replay.read.source, "archive");
     assert_eq!(summary(&replay), summary(&first));
 }
+
+/// One bad command line of `tests/corpus/cli/cases.json`.
+#[derive(Debug, Deserialize)]
+struct CliCase {
+    what: String,
+    args: Vec<String>,
+    stderr: Vec<String>,
+    #[serde(default)]
+    env: BTreeMap<String, String>,
+    setup: Option<String>,
+    exit: Option<i32>,
+}
+
+#[derive(Debug, Deserialize)]
+struct CliCorpus {
+    cases: Vec<CliCase>,
+}
+
+/// Runs the binary on one case in a fresh home; returns its exit code and stderr.
+fn run_cli_case(case: &CliCase) -> (Option<i32>, String) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut home = dir.path().join("home");
+    match case.setup.as_deref() {
+        None => {}
+        Some("home_is_a_file") => {
+            home = dir.path().join("a-file");
+            std::fs::write(&home, b"not a directory").unwrap();
+        }
+        Some("stream_json_garbage") => {
+            let stream = home.join("stream/pushfeed");
+            std::fs::create_dir_all(&stream).unwrap();
+            std::fs::write(stream.join("stream.json"), b"\x00garbage{").unwrap();
+            std::fs::write(stream.join("shardId-000000000000.log"), b"").unwrap();
+        }
+        Some(other) => panic!("{}: unknown setup `{other}`", case.what),
+    }
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_pushfeed"));
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env_remove("PUSHFEED_DATABASE_URL")
+        .env_remove("PUSHFEED_ROUTES")
+        .env_remove("PUSHFEED_FIREHOSE_INTERVAL_MS");
+    if case.env.contains_key("PUSHFEED_HOME") {
+        cmd.args(&case.args);
+    } else {
+        cmd.arg("--home").arg(&home).args(&case.args);
+    }
+    for (k, v) in &case.env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("pushfeed runs");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_bad_command_line_gets_one_sentence_with_the_cause_and_the_fix() {
+    let bytes = std::fs::read(corpus_dir().join("cli/cases.json")).expect("cli/cases.json");
+    let corpus: CliCorpus = serde_json::from_slice(&bytes).expect("cli/cases.json parses");
+    assert!(corpus.cases.len() >= 30, "{} cases", corpus.cases.len());
+    let mut failures = Vec::new();
+    for case in &corpus.cases {
+        let (code, err) = run_cli_case(case);
+        let one_line = err.trim_end().lines().count() == 1 && err.starts_with("pushfeed: ");
+        let missing: Vec<&String> = case.stderr.iter().filter(|f| !err.contains(*f)).collect();
+        let code_ok = match case.exit {
+            Some(want) => code == Some(want),
+            None => code.is_some_and(|c| c != 0),
+        };
+        if !one_line || !missing.is_empty() || !code_ok || err.contains("panicked") {
+            failures.push(format!(
+                "{} ({:?}): exit {code:?}, missing {missing:?}, stderr:\n{err}",
+                case.what, case.args
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n\n"));
+}

@@ -336,6 +336,25 @@ fn a_rerun_after_the_stream_lost_the_records_reads_the_raw_archive() {
     assert_eq!(again["rejected"]["count"], first["rejected"]["count"]);
     assert_eq!(again["rows_loaded"], first["rows_loaded"]);
     assert_eq!(table_ids(&home, "push_opens").len(), 2);
+
+    // The whole stream directory removed: windows with a checkpoint still replay from raw/.
+    std::fs::remove_dir_all(home.path().join("stream")).unwrap();
+    let out = home.pushfeed(&["--json", "run", "--window", window]);
+    assert!(
+        stderr(&out).contains("windows with a checkpoint are re-read from the raw archive"),
+        "{}",
+        stderr(&out)
+    );
+    let gone = json_ok(&out);
+    assert_eq!(gone["read"]["source"], "archive");
+    assert_eq!(gone["rows_loaded"], first["rows_loaded"]);
+    // A window without one fails naming what to do.
+    let out = home.pushfeed(&["run", "--window", "2026-11-26T10:09Z"]);
+    assert!(
+        stderr(&out).contains("run `pushfeed produce` or `pushfeed generate` first"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
@@ -456,4 +475,63 @@ fn states_run_answers_tasks_from_a_mock_config_on_the_virtual_clock() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn records_produced_into_a_window_after_its_first_run_are_reported_on_every_rerun() {
+    let home = TempHome::new();
+    let want = produce_known_events(&home);
+    let window = want["window"].as_str().unwrap();
+    let first = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
+    assert_eq!(first["beyond_checkpoint"], 0);
+
+    // Three more events arrive in the same window after it ran (a late backfill).
+    let late = home.path().join("late.ndjson");
+    let text: String = (1..=3)
+        .map(|i| {
+            format!(
+                r#"{{"id":"late-0000-0000-0000-00000000000{i}","occurred":"2026-11-26T10:01:40.000Z","processed":"2026-11-26T10:01:40.500Z","type":"UNINSTALL","device":{{"channel":"0f0e0d0c-0b0a-4909-8807-06050403020{i}","device_type":"ANDROID"}},"body":{{}}}}"#
+            ) + "\n"
+        })
+        .collect();
+    std::fs::write(&late, text).unwrap();
+    let put = json_ok(&home.pushfeed(&[
+        "--json",
+        "produce",
+        "--file",
+        late.to_str().unwrap(),
+        "--at",
+        "2026-11-26T10:01:45Z",
+    ]));
+    assert_eq!(put["records"], 3);
+
+    for _ in 0..2 {
+        let rerun = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
+        assert_eq!(rerun["read"]["source"], "checkpoint");
+        assert_eq!(
+            rerun["events"], first["events"],
+            "the checkpoint pins the window"
+        );
+        assert_eq!(rerun["beyond_checkpoint"], 3);
+        let note = rerun["beyond_checkpoint_note"].as_str().unwrap();
+        assert!(
+            note.contains(&format!("remove checkpoints/window={window}.json")),
+            "{note}"
+        );
+        let text = common::stdout(&home.pushfeed(&["run", "--window", window]));
+        assert!(text.contains("3 records arrived in window"), "{text}");
+    }
+    // None of them was loaded.
+    assert_eq!(table_ids(&home, "push_uninstalls").len(), 1);
+
+    // Loading them deliberately, as the note says, adds exactly them.
+    std::fs::remove_file(
+        home.path()
+            .join(format!("s3/checkpoints/window={window}.json")),
+    )
+    .unwrap();
+    let reread = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
+    assert_eq!(reread["read"]["source"], "stream");
+    assert_eq!(reread["beyond_checkpoint"], 0);
+    assert_eq!(table_ids(&home, "push_uninstalls").len(), 4);
 }

@@ -164,6 +164,7 @@ fn read_output() -> ReadWindowOutput {
             bytes: 900,
             shards: 2,
             source: "stream".into(),
+            beyond_checkpoint: 0,
         },
         raw_key: "raw/x".into(),
         checkpoint_key: "checkpoints/x".into(),

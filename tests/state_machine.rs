@@ -321,6 +321,7 @@ fn answer(world: &Shared, call: &TaskCall) -> Result<Value, TaskError> {
                     bytes: events * 900,
                     shards: 4,
                     source: "stream".into(),
+                    beyond_checkpoint: 0,
                 },
                 raw_key: format!("raw/window={window}/batch={BATCH}.ndjson.gz"),
                 checkpoint_key: format!("checkpoints/window={window}.json"),

@@ -82,7 +82,7 @@ pub async fn serve(
         home.clone(),
         routes,
         Database::Private,
-        stack::hints_from_env(),
+        stack::hints_from_env()?,
     )
     .await?;
     let served = async {

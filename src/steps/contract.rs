@@ -50,6 +50,15 @@ pub struct ReadStats {
     pub shards: u64,
     /// `stream`, `checkpoint` (a re-run reading the first run's sequence ranges) or `archive`.
     pub source: String,
+    /// On a re-run from the checkpoint: records the stream now holds in the window beyond the
+    /// ranges the checkpoint pins (produced after the first run). They are not loaded; the
+    /// summary says how to load them deliberately.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub beyond_checkpoint: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

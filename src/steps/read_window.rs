@@ -43,6 +43,45 @@ pub struct ShardRange {
     pub first_sequence: String,
     pub last_sequence: String,
     pub records: u64,
+    /// MD5 (hex) over the shard's records as read, in order: sequence number, arrival time,
+    /// partition key and data, each length-prefixed. A re-read must give the same; checkpoints
+    /// written before it existed have none and are checked by range and count only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// How a re-read differs from what the checkpoint pins, naming the shard; None if it matches.
+fn differs(cp: &Checkpoint, read: &BTreeMap<String, ShardRange>) -> Option<String> {
+    for (shard, want) in &cp.shards {
+        let Some(got) = read.get(shard) else {
+            return Some(format!(
+                "shard {shard}: the checkpoint pins {} records ({} to {}), none were read",
+                want.records, want.first_sequence, want.last_sequence
+            ));
+        };
+        if got.first_sequence != want.first_sequence || got.last_sequence != want.last_sequence {
+            return Some(format!(
+                "shard {shard}: read sequence numbers {} to {}, the checkpoint pins {} to {}",
+                got.first_sequence, got.last_sequence, want.first_sequence, want.last_sequence
+            ));
+        }
+        if got.records != want.records {
+            return Some(format!(
+                "shard {shard}: read {} records, the checkpoint pins {}",
+                got.records, want.records
+            ));
+        }
+        if let (Some(w), Some(g)) = (&want.digest, &got.digest) {
+            if w != g {
+                return Some(format!(
+                    "shard {shard}: the records' digest is {g}, the checkpoint's is {w} (same range and count, different bytes)"
+                ));
+            }
+        }
+    }
+    read.keys()
+        .find(|s| !cp.shards.contains_key(*s))
+        .map(|s| format!("shard {s}: records were read, the checkpoint pins none"))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -158,6 +197,7 @@ struct WindowWriter<'s> {
     unrouted: Sink,
     stats: ReadStats,
     ranges: BTreeMap<String, ShardRange>,
+    digests: BTreeMap<String, md5::Md5>,
 }
 
 impl<'s> WindowWriter<'s> {
@@ -193,7 +233,21 @@ impl<'s> WindowWriter<'s> {
             batch,
             stats: ReadStats::default(),
             ranges: BTreeMap::new(),
+            digests: BTreeMap::new(),
         }
+    }
+
+    /// The ranges read so far, each with the digest of its records.
+    fn sealed_ranges(&self) -> BTreeMap<String, ShardRange> {
+        use md5::Digest;
+        let mut ranges = self.ranges.clone();
+        for (shard, range) in ranges.iter_mut() {
+            if let Some(h) = self.digests.get(shard) {
+                let sum = h.clone().finalize();
+                range.digest = Some(sum.iter().map(|b| format!("{b:02x}")).collect());
+            }
+        }
+        ranges
     }
 
     async fn record(&mut self, shard: &str, r: &StreamRecord) -> Result<(), PortError> {
@@ -206,9 +260,23 @@ impl<'s> WindowWriter<'s> {
                 first_sequence: r.sequence_number.clone(),
                 last_sequence: r.sequence_number.clone(),
                 records: 0,
+                digest: None,
             });
         range.last_sequence = r.sequence_number.clone();
         range.records += 1;
+        {
+            use md5::Digest;
+            let h = self.digests.entry(shard.to_string()).or_default();
+            for part in [
+                r.sequence_number.as_bytes(),
+                r.partition_key.as_bytes(),
+                &r.data,
+            ] {
+                h.update((part.len() as u64).to_le_bytes());
+                h.update(part);
+            }
+            h.update(r.arrival_ms.to_le_bytes());
+        }
 
         let archived = ArchivedRecord {
             shard: shard.to_string(),
@@ -326,6 +394,7 @@ impl<'s> WindowWriter<'s> {
         mut self,
         execution: Option<String>,
     ) -> Result<(ReadWindowOutput, Checkpoint), PortError> {
+        let shards = self.sealed_ranges();
         self.raw
             .write_all(&self.raw_lines)
             .expect("writing to memory");
@@ -390,7 +459,7 @@ impl<'s> WindowWriter<'s> {
             window: self.window,
             batch: self.batch.clone(),
             raw_key: raw_key.clone(),
-            shards: self.ranges,
+            shards,
             routed: Some(routes.iter().map(|r| r.event_type.clone()).collect()),
         };
         let output = ReadWindowOutput {
@@ -453,6 +522,14 @@ pub async fn read_window(
         Ok(None) => None,
         Err(e) => return Err(StepError::from_port(&format!("window {window}: reading {checkpoint_key}"), e)),
     };
+    if let Some(cp) = &previous {
+        if cp.window != window {
+            return Err(StepError::InvalidInput(format!(
+                "checkpoint {checkpoint_key} is the checkpoint of window {}, not of window {window}: it was copied or edited; restore window {window}'s own checkpoint, or delete it to re-read the window from the stream",
+                cp.window
+            )));
+        }
+    }
     let batch = BatchId::generate(now);
     let ctx = |what: &str| format!("window {window}: {what}");
 
@@ -463,23 +540,61 @@ pub async fn read_window(
     };
     match outcome {
         Ok(()) => {}
-        Err(e)
-            if previous.is_some() && matches!(e.kind, ErrorKind::NotFound | ErrorKind::Trimmed) =>
-        {
-            // The stream no longer holds the range: replay the first run's archive instead.
+        Err(e) if previous.is_some() && e.kind != ErrorKind::Transient => {
+            // The stream no longer holds the range, or cannot give it back whole (a damaged
+            // shard log): replay the first run's archive instead, which must then verify.
             let cp = previous.as_ref().expect("checked");
             writer = WindowWriter::new(store, settings, window, batch.clone());
             read_archive(store, &mut writer, cp)
                 .await
                 .map_err(|e| StepError::from_port(&ctx("re-reading the raw archive"), e))?;
+            if let Some(diff) = differs(cp, &writer.sealed_ranges()) {
+                return Err(StepError::InvalidInput(format!(
+                    "window {window}: the stream no longer holds the checkpoint's records, and the raw archive {} does not match the checkpoint either ({diff}): restore the archive object, or delete {checkpoint_key} to re-read the window from what the stream holds now",
+                    cp.raw_key
+                )));
+            }
         }
         Err(e) => return Err(StepError::from_port(&ctx("reading the stream"), e)),
+    }
+    // A re-read from the stream must be what the first run read; if the stream's bytes changed,
+    // the first run's raw archive is the truth when it still verifies.
+    if let Some(cp) = &previous {
+        if writer.stats.source != "archive" {
+            if let Some(stream_diff) = differs(cp, &writer.sealed_ranges()) {
+                writer = WindowWriter::new(store, settings, window, batch.clone());
+                let archive = read_archive(store, &mut writer, cp).await;
+                let archive_diff = match archive {
+                    Ok(()) => differs(cp, &writer.sealed_ranges()),
+                    Err(e) => Some(format!("reading it failed: {e}")),
+                };
+                if let Some(archive_diff) = archive_diff {
+                    return Err(StepError::InvalidInput(format!(
+                        "window {window}: the stream's records differ from what the first run read ({stream_diff}), and the raw archive {} does not verify either ({archive_diff}): restore the archive object, or delete {checkpoint_key} to re-read the window from what the stream holds now",
+                        cp.raw_key
+                    )));
+                }
+            }
+        }
     }
     writer.stats.source = match (&previous, writer.stats.source.as_str()) {
         (_, "archive") => "archive".into(),
         (Some(_), _) => "checkpoint".into(),
         (None, _) => "stream".into(),
     };
+    if let (Some(cp), "checkpoint") = (&previous, writer.stats.source.as_str()) {
+        writer.stats.beyond_checkpoint = match count_beyond(stream, cp, window, settings).await {
+            Ok(n) => n,
+            // The stream dropped what lies past the ranges: nothing there to report.
+            Err(e) if matches!(e.kind, ErrorKind::NotFound | ErrorKind::Trimmed) => 0,
+            Err(e) => {
+                return Err(StepError::from_port(
+                    &ctx("looking for records beyond the checkpoint"),
+                    e,
+                ))
+            }
+        };
+    }
     let (output, checkpoint) = writer
         .finish(input.execution)
         .await
@@ -638,6 +753,41 @@ async fn read_ranges(
         })
         .collect();
     merge_shards(stream, w, cursors, settings.read_limit).await
+}
+
+/// Records of the window that the stream holds beyond the checkpoint's ranges: after each
+/// range's last sequence, and on shards the checkpoint has no range for. Each shard's read stops
+/// at the first record that arrived at or after the window's end, or at the tip.
+async fn count_beyond(
+    stream: &dyn Stream,
+    cp: &Checkpoint,
+    window: Window,
+    settings: &Settings,
+) -> Result<u64, PortError> {
+    let mut beyond = 0;
+    for shard in stream.list_shards().await? {
+        let mut pos = match cp.shards.get(&shard.shard_id) {
+            Some(range) => StartingPosition::AfterSequenceNumber(range.last_sequence.clone()),
+            None => StartingPosition::AtTimestamp(window.start_ms()),
+        };
+        loop {
+            let batch = stream
+                .read(&shard.shard_id, &pos, settings.read_limit)
+                .await?;
+            let got = batch.records.len();
+            let inside = batch
+                .records
+                .iter()
+                .take_while(|r| r.arrival_ms < window.end_ms())
+                .count();
+            beyond += inside as u64;
+            match batch.next {
+                Some(next) if got > 0 && inside == got => pos = next,
+                _ => break,
+            }
+        }
+    }
+    Ok(beyond)
 }
 
 async fn read_archive(

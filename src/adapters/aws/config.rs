@@ -63,18 +63,16 @@ pub struct TaskEnv {
     pub routes_json: Option<String>,
 }
 
-fn number<T: std::str::FromStr>(
+/// A numeric variable, checked against its range in [`crate::bounds`] like every flag.
+fn number<T: crate::bounds::Bounded>(
     name: &str,
     value: Option<String>,
+    bounds: crate::bounds::Bounds<T>,
     default: T,
 ) -> Result<T, ConfigError> {
-    match value {
-        None => Ok(default),
-        Some(v) => v
-            .trim()
-            .parse()
-            .map_err(|_| ConfigError(format!("{name} must be a whole number, not `{v}`."))),
-    }
+    bounds
+        .lookup(name, default, |_| value.clone())
+        .map_err(|e| ConfigError(format!("{e}.")))
 }
 
 impl TaskEnv {
@@ -120,11 +118,22 @@ impl TaskEnv {
             redshift_database: var("PUSHFEED_REDSHIFT_DATABASE"),
             redshift_auth,
             copy_role_arn: var("PUSHFEED_COPY_ROLE_ARN"),
-            lag_minutes: number("PUSHFEED_LAG_MINUTES", var("PUSHFEED_LAG_MINUTES"), 1)?,
-            settle_seconds: number("PUSHFEED_SETTLE_SECONDS", var("PUSHFEED_SETTLE_SECONDS"), 5)?,
+            lag_minutes: number(
+                "PUSHFEED_LAG_MINUTES",
+                var("PUSHFEED_LAG_MINUTES"),
+                crate::bounds::LAG_MINUTES,
+                1,
+            )?,
+            settle_seconds: number(
+                "PUSHFEED_SETTLE_SECONDS",
+                var("PUSHFEED_SETTLE_SECONDS"),
+                crate::bounds::SETTLE_SECONDS,
+                5,
+            )?,
             await_attempts: number(
                 "PUSHFEED_AWAIT_ATTEMPTS",
                 var("PUSHFEED_AWAIT_ATTEMPTS"),
+                crate::bounds::AWAIT_ATTEMPTS,
                 20,
             )?,
             routes_json: var("PUSHFEED_ROUTES_JSON"),
@@ -333,7 +342,7 @@ mod tests {
             .to_string();
         assert_eq!(
             bad,
-            "PUSHFEED_LAG_MINUTES must be a whole number, not `one`."
+            "PUSHFEED_LAG_MINUTES `one` is not a number: use a number from 0 to 60 (minutes)."
         );
     }
 

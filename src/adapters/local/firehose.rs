@@ -5,6 +5,11 @@
 //! so a crash in between flushes it again on the next start (duplicates, never loss). Like
 //! Firehose's dynamic partitioning it reads each record's `window` key to pick the partition, and
 //! records without one go to the error prefix.
+//!
+//! A buffer is `[first record's time: 8 bytes]` then, per batch, `[length: 4][record]...` frames
+//! closed by a commit frame `[u32::MAX][batch bytes: 4]`. A crash mid-append leaves a batch
+//! without its commit frame; the next append sees that at once and cuts the buffer back to its
+//! last whole record before writing, so a torn length never swallows the records behind it.
 
 use std::collections::BTreeMap;
 use std::fs::OpenOptions;
@@ -76,6 +81,15 @@ impl LocalFirehose {
         self.dir.join(stream)
     }
 
+    /// Appends the first half of a batch's bytes and stops, as a crash mid-append does: the
+    /// fault layer's `delivery_torn_append`, so chaos runs prove the next append recovers.
+    pub fn tear_append(&self, stream: &str, records: &[&[u8]]) -> PortResult<()> {
+        let framed = frame(records);
+        let cut = (framed.len() / 2).max(1);
+        append_buffer(&self.stream_dir(stream), &framed[..cut])
+            .map_err(|e| PortError::io(format!("tearing an append to {stream}"), e))
+    }
+
     /// Flushes every buffer that is due, or every buffer when `force` is set. Returns the number
     /// of objects written.
     pub async fn flush(&self, force: bool) -> PortResult<usize> {
@@ -128,6 +142,10 @@ impl LocalFirehose {
         let mut rest = buffer.get(8..).unwrap_or_default();
         while rest.len() >= 4 {
             let len = u32::from_le_bytes(rest[..4].try_into().expect("4 bytes")) as usize;
+            if len == COMMIT as usize {
+                rest = rest.get(8..).unwrap_or_default();
+                continue;
+            }
             let Some(record) = rest.get(4..4 + len) else {
                 break;
             };
@@ -182,14 +200,59 @@ impl LocalFirehose {
     }
 }
 
-/// The records of one batch as the buffer file frames them: each one's length, then its bytes.
+/// The length field of a commit frame, which closes each appended batch.
+const COMMIT: u32 = u32::MAX;
+
+/// The records of one batch as the buffer file frames them: each one's length, then its bytes,
+/// then the commit frame with the batch's size.
 fn frame(records: &[&[u8]]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(records.iter().map(|r| r.len() + 4).sum::<usize>());
+    let mut out = Vec::with_capacity(records.iter().map(|r| r.len() + 4).sum::<usize>() + 8);
     for r in records {
         out.extend_from_slice(&(r.len() as u32).to_le_bytes());
         out.extend_from_slice(r);
     }
+    let size = out.len() as u32;
+    out.extend_from_slice(&COMMIT.to_le_bytes());
+    out.extend_from_slice(&size.to_le_bytes());
     out
+}
+
+/// Where the buffer's whole records end: its length if it ends with a commit frame (the common
+/// case, one read), else the end of its last whole frame, found by walking the frames.
+fn whole_length(file: &std::fs::File) -> std::io::Result<u64> {
+    use std::os::unix::fs::FileExt;
+    let len = file.metadata()?.len();
+    if len <= 8 {
+        return Ok(if len == 8 { 8 } else { 0 });
+    }
+    let mut tail = [0u8; 8];
+    if len >= 16 {
+        file.read_exact_at(&mut tail, len - 8)?;
+        let size = u64::from(u32::from_le_bytes(tail[4..].try_into().expect("4 bytes")));
+        if tail[..4] == COMMIT.to_le_bytes() && size + 16 <= len {
+            return Ok(len);
+        }
+    }
+    let mut pos = 8;
+    let mut head = [0u8; 4];
+    loop {
+        if pos + 4 > len {
+            return Ok(pos);
+        }
+        file.read_exact_at(&mut head, pos)?;
+        let n = u32::from_le_bytes(head);
+        let next = if n == COMMIT {
+            pos + 8
+        } else if n as usize <= MAX_RECORD_BYTES {
+            pos + 4 + u64::from(n)
+        } else {
+            return Ok(pos);
+        };
+        if next > len {
+            return Ok(pos);
+        }
+        pos = next;
+    }
 }
 
 /// Appends framed records to a stream's buffer under an exclusive lock. The buffer starts with
@@ -199,6 +262,7 @@ fn append_buffer(dir: &std::path::Path, out: &[u8]) -> std::io::Result<()> {
     loop {
         let mut file = OpenOptions::new()
             .create(true)
+            .read(true)
             .append(true)
             .open(dir.join("buffer"))?;
         file.lock()?;
@@ -207,7 +271,13 @@ fn append_buffer(dir: &std::path::Path, out: &[u8]) -> std::io::Result<()> {
         if !is_current(&file, &dir.join("buffer"))? {
             continue;
         }
-        if file.metadata()?.len() == 0 {
+        // A crash mid-append left a batch cut short: its sender saw no answer and re-sends it,
+        // so the torn part goes, and the records before it stay.
+        let whole = whole_length(&file)?;
+        if whole < file.metadata()?.len() {
+            file.set_len(whole)?;
+        }
+        if whole == 0 {
             file.write_all(&now_ms().to_le_bytes())?;
         }
         return file.write_all(out);
@@ -345,5 +415,70 @@ impl Delivery for LocalFirehose {
         Ok(PutOutcome {
             failed: vec![None; records.len()],
         })
+    }
+}
+
+#[cfg(test)]
+mod torn_tail_tests {
+    use super::*;
+
+    fn records_of(buffer: &[u8]) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        let mut rest = buffer.get(8..).unwrap_or_default();
+        while rest.len() >= 4 {
+            let len = u32::from_le_bytes(rest[..4].try_into().unwrap()) as usize;
+            if len == COMMIT as usize {
+                rest = rest.get(8..).unwrap_or_default();
+                continue;
+            }
+            let Some(r) = rest.get(4..4 + len) else { break };
+            out.push(r.to_vec());
+            rest = &rest[4 + len..];
+        }
+        out
+    }
+
+    /// A crash at any byte of an append: the next append keeps every whole record before the
+    /// cut and all of its own, and no torn length swallows them.
+    #[test]
+    fn an_append_after_a_crash_at_any_offset_loses_nothing_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let first: Vec<&[u8]> = vec![b"{\"window\":\"a\"}\n", b"{\"b\":1}\n"];
+        let second: Vec<&[u8]> = vec![b"{\"c\":2}\n", b"{\"d\":3}\n", b"{\"e\":4}\n"];
+        let third: Vec<&[u8]> = vec![b"{\"f\":5}\n"];
+        append_buffer(dir.path(), &frame(&first)).unwrap();
+        let before = std::fs::metadata(dir.path().join("buffer")).unwrap().len();
+        append_buffer(dir.path(), &frame(&second)).unwrap();
+        let full = std::fs::read(dir.path().join("buffer")).unwrap();
+        for cut in before..full.len() as u64 {
+            let path = dir.path().join("buffer");
+            std::fs::write(&path, &full[..cut as usize]).unwrap();
+            append_buffer(dir.path(), &frame(&third)).unwrap();
+            let got = records_of(&std::fs::read(&path).unwrap());
+            // The second batch's whole records survive (its sender re-sends them anyway).
+            let whole_second = {
+                let mut pos = before as usize;
+                let mut n = 0;
+                for r in &second {
+                    pos += 4 + r.len();
+                    if pos <= cut as usize {
+                        n += 1;
+                    }
+                }
+                n
+            };
+            let mut want: Vec<Vec<u8>> = first.iter().map(|r| r.to_vec()).collect();
+            want.extend(second.iter().take(whole_second).map(|r| r.to_vec()));
+            want.extend(third.iter().map(|r| r.to_vec()));
+            assert_eq!(got, want, "cut at byte {cut} of {}", full.len());
+        }
+        // A cut inside the first record's time stamp starts a fresh buffer.
+        for cut in 0..8 {
+            let path = dir.path().join("buffer");
+            std::fs::write(&path, &full[..cut]).unwrap();
+            append_buffer(dir.path(), &frame(&third)).unwrap();
+            let got = records_of(&std::fs::read(&path).unwrap());
+            assert_eq!(got, vec![third[0].to_vec()], "cut at byte {cut}");
+        }
     }
 }

@@ -43,7 +43,17 @@ pub fn classify(operation: impl Into<String>, e: tokio_postgres::Error) -> PortE
     };
     let message = match e.as_db_error() {
         Some(db) => format!("{} ({})", db.message(), db.code().code()),
-        None => e.to_string(),
+        // "error connecting to server" alone hides the cause (refused, no such host, timeout):
+        // the chain of sources says which.
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text.push_str(&format!(": {s}"));
+                source = s.source();
+            }
+            text
+        }
     };
     PortError::new(kind, operation, message)
 }

@@ -100,6 +100,10 @@ impl LocalStack {
     ) -> PortResult<LocalStack> {
         std::fs::create_dir_all(&home.root)
             .map_err(|e| PortError::io(format!("creating home {}", home.root.display()), e))?;
+        // A crash or a full disk between writing an object and renaming it into place leaves a
+        // partial file under s3/.tmp that nothing reads again; its writer is gone, so it goes.
+        crate::gc::sweep_temp(&home.bucket_dir(), false)
+            .map_err(|e| PortError::permanent("cleaning partial objects", e))?;
         let store = Arc::new(LocalObjectStore::new(home.bucket_dir(), "pushfeed-local"));
         let dyn_store: Arc<dyn ObjectStore> = store.clone();
         let firehose = Arc::new(LocalFirehose::new(
@@ -117,6 +121,18 @@ impl LocalStack {
         };
         let warehouse = match PostgresWarehouse::connect(&conninfo, dyn_store).await {
             Ok(w) => Arc::new(w),
+            Err(e) if cluster.is_none() => {
+                return Err(PortError::new(
+                    e.kind,
+                    format!("connecting to the database {} names", env::DATABASE_URL),
+                    format!(
+                        "{}: check that the server runs and the URL's host, port and database, or unset {} to use the private cluster under {}",
+                        e.message,
+                        env::DATABASE_URL,
+                        home.postgres_dir().display()
+                    ),
+                ))
+            }
             Err(e) => {
                 release(cluster).await;
                 return Err(e);
@@ -233,13 +249,10 @@ pub async fn start_private(dir: &Path) -> PortResult<(String, Option<PgCluster>)
 }
 
 /// The Firehose stand-in's buffering from the environment, for quick tests and demos.
-pub fn hints_from_env() -> BufferHints {
+pub fn hints_from_env() -> Result<BufferHints, crate::bounds::OutOfBounds> {
     let mut hints = BufferHints::default();
-    if let Some(ms) = std::env::var(env::FIREHOSE_INTERVAL_MS)
-        .ok()
-        .and_then(|v| v.parse().ok())
-    {
-        hints.interval = std::time::Duration::from_millis(ms);
-    }
-    hints
+    let default = u64::try_from(hints.interval.as_millis()).unwrap_or(u64::MAX);
+    let ms = crate::bounds::FIREHOSE_INTERVAL_MS.env(env::FIREHOSE_INTERVAL_MS, default)?;
+    hints.interval = std::time::Duration::from_millis(ms);
+    Ok(hints)
 }

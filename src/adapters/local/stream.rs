@@ -89,8 +89,23 @@ impl LocalStream {
         let op = || format!("opening local stream {}", dir.display());
         match std::fs::read(&meta_path) {
             Ok(bytes) => {
-                let meta: Meta =
-                    serde_json::from_slice(&bytes).map_err(|e| PortError::permanent(op(), e))?;
+                let meta: Meta = serde_json::from_slice(&bytes).map_err(|e| {
+                    let logs = std::fs::read_dir(&dir)
+                        .map(|d| {
+                            d.flatten()
+                                .filter(|f| f.file_name().to_string_lossy().ends_with(".log"))
+                                .count()
+                        })
+                        .unwrap_or(0)
+                        .max(1);
+                    PortError::permanent(
+                        op(),
+                        format!(
+                            "{} does not describe a stream ({e}): it must hold the shard count, like {{\"shards\": {logs}}} for the {logs} shard logs there; write that into it",
+                            meta_path.display()
+                        ),
+                    )
+                })?;
                 Ok(LocalStream {
                     dir,
                     shards: meta.shards,
@@ -312,6 +327,7 @@ impl LocalStream {
         };
         let last = (first + limit as u64).min(count);
         let mut records = Vec::with_capacity((last - first) as usize);
+        let log_len = log.metadata().map_err(|e| PortError::io(op(), e))?.len();
         for i in first..last {
             let (offset, arrival) = entry(i)?;
             let mut header = [0u8; HEADER];
@@ -319,6 +335,19 @@ impl LocalStream {
                 .map_err(|e| PortError::io(op(), e))?;
             let pk_len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
             let data_len = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes")) as usize;
+            // Damaged bytes must not turn into a multi-gigabyte allocation.
+            if pk_len > 256
+                || data_len > MAX_RECORD_BYTES
+                || offset + (HEADER + pk_len + data_len) as u64 > log_len
+            {
+                return Err(PortError::permanent(
+                    op(),
+                    format!(
+                        "{} is damaged at byte {offset}: the record there claims a {pk_len}-byte partition key and {data_len} bytes of data, past Kinesis's limits or the log's end; a re-run reads the window from the raw archive instead",
+                        self.log_path(shard).display()
+                    ),
+                ));
+            }
             let mut body = vec![0u8; pk_len + data_len];
             log.read_exact_at(&mut body, offset + HEADER as u64)
                 .map_err(|e| PortError::io(op(), e))?;
@@ -399,5 +428,38 @@ impl Stream for LocalStream {
 impl LocalStream {
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+}
+
+/// A stream that is not there (its directory was removed): every call answers NotFound with the
+/// reason, so a re-run with a checkpoint falls back to the raw archive and a first run fails
+/// naming the missing stream.
+pub struct MissingStream {
+    why: PortError,
+}
+
+impl MissingStream {
+    pub fn new(why: PortError) -> MissingStream {
+        MissingStream { why }
+    }
+
+    fn error(&self) -> PortError {
+        PortError::not_found(self.why.operation.clone(), self.why.message.clone())
+    }
+}
+
+#[async_trait]
+impl Stream for MissingStream {
+    async fn list_shards(&self) -> PortResult<Vec<ShardInfo>> {
+        Err(self.error())
+    }
+
+    async fn read(
+        &self,
+        _shard_id: &str,
+        _from: &StartingPosition,
+        _limit: usize,
+    ) -> PortResult<ReadBatch> {
+        Err(self.error())
     }
 }
