@@ -1509,8 +1509,15 @@ async fn states_run(
     fast: bool,
     json: bool,
 ) -> Result<()> {
-    let text = std::fs::read_to_string(definition)
-        .with_context(|| format!("cannot read definition {}", definition.display()))?;
+    let text = read_at_most(definition, asl::limits::MAX_DEFINITION_BYTES)
+        .with_context(|| format!("cannot read definition {}", definition.display()))?
+        .ok_or_else(|| {
+            anyhow!(
+                "{} is over the {} bytes Step Functions accepts for a state machine definition; shorten it or split it into several state machines",
+                definition.display(),
+                asl::limits::MAX_DEFINITION_BYTES
+            )
+        })?;
     let mut values = std::collections::HashMap::new();
     for s in substitutions {
         let (k, v) = s
@@ -1523,9 +1530,19 @@ async fn states_run(
     })?;
     let def = asl::Definition::from_json(&text)
         .map_err(|e| anyhow!("{} is not a valid definition: {e}", definition.display()))?;
+    // StartExecution refuses an input over the payload quota, so this does too, before
+    // reading more of it than that.
+    let max_input = asl::limits::MAX_PAYLOAD_BYTES;
+    let too_large = || {
+        anyhow!(
+            "--input is over the {max_input} bytes (256 KiB, UTF-8) Step Functions accepts as an execution's input; pass a smaller input, or put the data in S3 and pass its key"
+        )
+    };
     let input_text = match input.strip_prefix('@') {
-        Some(file) => std::fs::read_to_string(file)
-            .with_context(|| format!("cannot read --input file {file}"))?,
+        Some(file) => read_at_most(Path::new(file), max_input)
+            .with_context(|| format!("cannot read --input file {file}"))?
+            .ok_or_else(too_large)?,
+        None if input.len() > max_input => return Err(too_large()),
         None => input.to_string(),
     };
     let input: Value =
@@ -1579,6 +1596,22 @@ async fn states_run(
         std::process::exit(3);
     }
     Ok(())
+}
+
+/// A UTF-8 file's text when it holds at most `max` bytes, `None` when it holds more; never
+/// reads more than `max + 1` bytes of it.
+fn read_at_most(path: &Path, max: usize) -> std::io::Result<Option<String>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(max as u64 + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() > max {
+        return Ok(None);
+    }
+    String::from_utf8(bytes)
+        .map(Some)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))
 }
 
 fn rows_json(result: &QueryResult) -> Value {

@@ -467,3 +467,144 @@ fn every_bad_command_line_gets_one_sentence_with_the_cause_and_the_fix() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// Hostile state machine definitions (`tests/corpus/statemachines/`) through
+/// `pushfeed states run`: each ends with the quota AWS applies, never a runaway.
+mod state_machines {
+    use serde::Deserialize;
+    use serde_json::Value;
+    use std::path::{Path, PathBuf};
+    use std::process::{Command, Output};
+
+    #[derive(Debug, Deserialize)]
+    struct Cases {
+        cases: Vec<Case>,
+    }
+
+    #[derive(Debug, Deserialize)]
+    struct Case {
+        file: String,
+        input: Value,
+        clocks: Vec<String>,
+        status: Option<String>,
+        error: Option<String>,
+        cause: Option<String>,
+        events: Option<usize>,
+        output: Option<Value>,
+        message: Option<String>,
+    }
+
+    fn dir() -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/statemachines")
+    }
+
+    fn states_run(definition: &Path, input: &str, fast: bool) -> Output {
+        let home = std::env::temp_dir().join(format!("pushfeed-sm-corpus-{}", std::process::id()));
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pushfeed"));
+        cmd.args(["--home", home.to_str().unwrap(), "--json", "states", "run"])
+            .arg(definition)
+            .args(["--input", input]);
+        if fast {
+            cmd.arg("--fast");
+        }
+        cmd.output().expect("pushfeed runs")
+    }
+
+    #[test]
+    fn every_hostile_definition_ends_with_the_quota_aws_applies() {
+        let cases: Cases = serde_json::from_slice(
+            &std::fs::read(dir().join("expected.json")).expect("expected.json"),
+        )
+        .expect("expected.json parses");
+        assert!(cases.cases.len() >= 8);
+        for case in &cases.cases {
+            for clock in &case.clocks {
+                let what = format!("{} ({clock} clock)", case.file);
+                let out = states_run(
+                    &dir().join(&case.file),
+                    &case.input.to_string(),
+                    clock == "fast",
+                );
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                let Some(status) = &case.status else {
+                    assert!(!out.status.success(), "{what}: refused");
+                    let message = case.message.as_deref().unwrap();
+                    assert!(stderr.contains(message), "{what}: {stderr}");
+                    assert!(!stderr.contains("panicked"), "{what}: {stderr}");
+                    continue;
+                };
+                let result: Value = serde_json::from_slice(&out.stdout)
+                    .unwrap_or_else(|e| panic!("{what}: {e}: {stderr}"));
+                assert_eq!(
+                    result["status"],
+                    status.as_str(),
+                    "{what}: {}",
+                    result["cause"]
+                );
+                let expected_code = if status == "SUCCEEDED" { 0 } else { 3 };
+                assert_eq!(out.status.code(), Some(expected_code), "{what}");
+                if let Some(error) = &case.error {
+                    assert_eq!(result["error"], error.as_str(), "{what}");
+                }
+                if let Some(cause) = &case.cause {
+                    let got = result["cause"].as_str().unwrap_or_default();
+                    assert!(got.contains(cause.as_str()), "{what}: {got}");
+                }
+                if let Some(events) = case.events {
+                    assert_eq!(
+                        result["history"].as_array().unwrap().len(),
+                        events,
+                        "{what}"
+                    );
+                }
+                if let Some(output) = &case.output {
+                    assert_eq!(&result["output"], output, "{what}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn an_input_or_definition_over_the_quota_is_refused_before_it_runs() {
+        let tmp = std::env::temp_dir().join(format!("pushfeed-sm-big-{}", std::process::id()));
+        std::fs::create_dir_all(&tmp).unwrap();
+        // 50 MB of input: refused without reading past the quota.
+        let input = tmp.join("input.json");
+        let blob = format!("{{\"blob\": \"{}\"}}", "x".repeat(50 * 1024 * 1024));
+        std::fs::write(&input, blob).unwrap();
+        let def = dir().join("filter.asl.json");
+        let at = format!("@{}", input.display());
+        let out = states_run(&def, &at, true);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(
+            stderr.contains("262144 bytes") && stderr.contains("pass a smaller input"),
+            "{stderr}"
+        );
+        // Exactly 256 KiB of input runs.
+        let padding = 262_144 - r#"{"users":[],"pad":""}"#.len();
+        let exact = format!(r#"{{"users":[],"pad":"{}"}}"#, "x".repeat(padding));
+        assert_eq!(exact.len(), 262_144);
+        std::fs::write(&input, exact).unwrap();
+        let out = states_run(&def, &at, true);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // A definition over 1 MB.
+        let big_def = tmp.join("big.asl.json");
+        let comment = "x".repeat(1_048_576);
+        std::fs::write(
+            &big_def,
+            format!(r#"{{"Comment":"{comment}","StartAt":"P","States":{{"P":{{"Type":"Pass","End":true}}}}}}"#),
+        )
+        .unwrap();
+        let out = states_run(&big_def, "{}", true);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success());
+        assert!(stderr.contains("1048576 bytes"), "{stderr}");
+        std::fs::remove_dir_all(&tmp).ok();
+    }
+}

@@ -1,5 +1,6 @@
 //! Choice rules: parsing every comparison operator and evaluating it the AWS way.
 
+use crate::context::ContextObject;
 use crate::error::Failure;
 use crate::path::JsonPath;
 use crate::timefmt::parse_rfc3339;
@@ -216,13 +217,17 @@ fn missing(path: &JsonPath) -> Failure {
     ))
 }
 
-fn resolve(path: &JsonPath, input: &Value, context: &Value) -> Option<Value> {
-    path.get(if path.context { context } else { input })
+fn resolve(path: &JsonPath, input: &Value, context: &dyn ContextObject) -> Option<Value> {
+    if path.context {
+        context.lookup(&path.segments)
+    } else {
+        path.get(input)
+    }
 }
 
 /// Evaluates a rule. A Variable or `*Path` operand that names nothing is a
 /// `States.Runtime` error (except for IsPresent); a type mismatch is just false.
-pub fn eval(rule: &Rule, input: &Value, context: &Value) -> Result<bool, Failure> {
+pub fn eval(rule: &Rule, input: &Value, context: &dyn ContextObject) -> Result<bool, Failure> {
     match rule {
         Rule::And(rs) => {
             for r in rs {

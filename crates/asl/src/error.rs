@@ -13,13 +13,18 @@ use thiserror::Error;
 /// - `States.NoChoiceMatched`: a Choice state with no matching rule and no Default.
 /// - `States.TaskFailed`: never produced itself; it is a matcher for any error that a
 ///   task invocation returned, except `States.Timeout`.
-/// - `States.Timeout`: a Task ran longer than TimeoutSeconds/TimeoutSecondsPath.
+/// - `States.Timeout`: a Task ran longer than TimeoutSeconds/TimeoutSecondsPath, or the
+///   execution passed its own TimeoutSeconds (at most a year, AWS's maximum).
 /// - `States.IntrinsicFailure`: an intrinsic function got bad arguments.
 /// - `States.ResultPathMatchFailure`: ResultPath cannot be applied to the input.
 /// - `States.BranchFailed`: not produced; a failing branch or iteration propagates
 ///   its own error name, which is what AWS reports too.
-/// - `States.ParameterPathFailure`, `States.Permissions`, `States.HeartbeatTimeout`,
-///   `States.DataLimitExceeded`: not produced.
+/// - `States.DataLimitExceeded`: an execution's input, a state's input (on entering or
+///   after Parameters/ItemSelector), a state's output or a task's result is over the
+///   payload quota (see [`crate::limits`]). Terminal, like `States.Runtime`.
+/// - `States.Runtime` also ends an execution whose history reached its quota of events.
+/// - `States.ParameterPathFailure`, `States.Permissions`, `States.HeartbeatTimeout`:
+///   not produced.
 pub mod names {
     pub const ALL: &str = "States.ALL";
     pub const RUNTIME: &str = "States.Runtime";

@@ -3,9 +3,11 @@
 
 use crate::choice;
 use crate::clock::Clock;
+use crate::context::{ContextObject, StateContext};
 use crate::definition::{Definition, Dynamic, Kind, Machine, Seconds, State, WaitFor};
 use crate::error::{names, Failure};
 use crate::history::{History, HistoryEvent};
+use crate::limits::{self, json_size, Limits};
 use crate::mock::MockResponse;
 use crate::path::{self, JsonPath};
 use crate::payload;
@@ -21,8 +23,8 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 use std::time::Duration;
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -88,6 +90,7 @@ pub struct Execution {
 pub struct Executor {
     registry: Arc<Registry>,
     clock: Clock,
+    limits: Limits,
 }
 
 impl Executor {
@@ -95,7 +98,18 @@ impl Executor {
         Executor {
             registry: Arc::new(registry),
             clock,
+            limits: Limits::default(),
         }
+    }
+
+    /// The same executor under other quotas than AWS's (a benchmark may raise them).
+    pub fn with_limits(mut self, limits: Limits) -> Executor {
+        self.limits = limits;
+        self
+    }
+
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 
     pub fn clock(&self) -> Clock {
@@ -129,7 +143,6 @@ impl Executor {
         let base_ctx = json!({
             "Execution": {
                 "Id": exec_arn,
-                "Input": input,
                 "Name": name,
                 "RoleArn": role,
                 "StartTime": format_millis(start),
@@ -137,49 +150,94 @@ impl Executor {
             },
             "StateMachine": {"Id": sm_arn, "Name": sm_name},
         });
+        // Without TimeoutSeconds an execution still ends at AWS's maximum execution time.
+        let timeout = definition
+            .timeout_seconds
+            .unwrap_or(self.limits.max_execution_seconds);
         let run = Run {
             registry: &self.registry,
             clock: self.clock,
             events: Mutex::new(Vec::new()),
             base_ctx,
-            deadline: definition
-                .timeout_seconds
-                .map(|t| start.saturating_add(secs_to_ms(t))),
+            exec_input: &input,
+            deadline: Some(start.saturating_add(secs_to_ms(timeout))),
             region: options.region.clone(),
+            limits: self.limits,
+            full: AtomicBool::new(false),
+            payload_budget: Mutex::new(self.limits.history_payload_bytes),
+            timeout_cause: match definition.timeout_seconds {
+                Some(_) => "The execution exceeded its TimeoutSeconds".into(),
+                None => format!(
+                    "The execution exceeded the maximum execution time of {timeout} seconds"
+                ),
+            },
         };
         let mut lane = Lane {
             now: start,
             last: 0,
+        };
+        let input_size = json_size(&input, self.limits.max_payload_bytes);
+        let (input_text, truncated) = if input_size > self.limits.max_payload_bytes {
+            (String::new(), true)
+        } else {
+            run.payload(&input)
         };
         run.emit(
             &mut lane,
             "ExecutionStarted",
             Some((
                 "executionStartedEventDetails",
-                json!({"input": input.to_string(), "inputDetails": {"truncated": false}, "roleArn": role}),
+                json!({"input": input_text, "inputDetails": {"truncated": truncated}, "roleArn": role}),
             )),
         );
-        let result = run
-            .run_machine(&definition.machine, input.clone(), &mut lane)
-            .await;
+        let result = if input_size > self.limits.max_payload_bytes {
+            // StartExecution itself refuses such an input in AWS; a caller that did not
+            // check first gets a failed execution, never a run on it.
+            Err(Failure::new(
+                names::DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The execution input is over the maximum of {} bytes (UTF-8) that Step Functions accepts for an execution's input.",
+                    self.limits.max_payload_bytes
+                ),
+            ))
+        } else if self.clock.is_virtual() {
+            run.run_machine(&definition.machine, input.clone(), &mut lane)
+                .await
+        } else {
+            // On the wall clock a Task or Wait may still be running at the deadline:
+            // the execution ends there, as AWS ends it, whatever is in flight.
+            let remaining = run
+                .deadline
+                .map(|d| d.saturating_sub(system_now()).max(0))
+                .unwrap_or(i64::MAX);
+            let fut = run.run_machine(&definition.machine, input.clone(), &mut lane);
+            match tokio::time::timeout(Duration::from_millis(remaining as u64), fut).await {
+                Ok(r) => r,
+                Err(_) => Err(run.timed_out()),
+            }
+        };
+        let result = if run.full.load(Ordering::Relaxed) {
+            Err(limits::history_full(self.limits.max_history_events))
+        } else {
+            result
+        };
         let mut stop = run.now(&mut lane);
         let result = match (result, run.deadline) {
             (Ok(_), Some(d)) if stop > d => {
                 stop = d;
-                Err(Failure::execution_timeout(
-                    "The execution exceeded its TimeoutSeconds",
-                ))
+                Err(run.timed_out())
             }
             (r, _) => r,
         };
         let (status, output, error, cause) = match result {
             Ok(out) => {
-                run.emit(
+                let (text, truncated) = run.payload(&out);
+                run.emit_last(
                     &mut lane,
                     "ExecutionSucceeded",
                     Some((
                         "executionSucceededEventDetails",
-                        json!({"output": out.to_string(), "outputDetails": {"truncated": false}}),
+                        json!({"output": text, "outputDetails": {"truncated": truncated}}),
                     )),
                 );
                 (ExecutionStatus::Succeeded, Some(out), None, None)
@@ -191,7 +249,7 @@ impl Executor {
                         stop = d;
                     }
                 }
-                run.emit(
+                run.emit_last(
                     &mut lane,
                     "ExecutionTimedOut",
                     Some((
@@ -207,7 +265,7 @@ impl Executor {
                 )
             }
             Err(f) => {
-                run.emit(
+                run.emit_last(
                     &mut lane,
                     "ExecutionFailed",
                     Some((
@@ -253,9 +311,18 @@ struct Run<'a> {
     registry: &'a Registry,
     clock: Clock,
     events: Mutex<Vec<HistoryEvent>>,
+    /// The context object without `Execution.Input`, which is `exec_input`.
     base_ctx: Value,
+    exec_input: &'a Value,
     deadline: Option<Millis>,
     region: String,
+    limits: Limits,
+    /// The history reached its quota: no event is recorded any more, and every state
+    /// loop ends at its next step.
+    full: AtomicBool,
+    /// Bytes of payload text the history may still keep (see [`Limits::history_payload_bytes`]).
+    payload_budget: Mutex<usize>,
+    timeout_cause: String,
 }
 
 fn type_name(k: &Kind) -> &'static str {
@@ -278,34 +345,24 @@ fn step(state: &State, out: Value) -> Step {
     }
 }
 
-/// Polls all futures together and returns their results in order, or the first
-/// failure (dropping, and so aborting, the rest).
+/// Runs all futures together and returns their results in order, or the first failure
+/// (dropping, and so aborting, the rest). Only the futures that were woken are polled
+/// again, so N iterations cost O(N) polls, not O(N) per wake-up.
 async fn join_fail_fast<'a, T: Send + 'a, E: Send + 'a>(
     futs: Vec<BoxFut<'a, Result<T, E>>>,
 ) -> Result<Vec<T>, E> {
-    let mut futs: Vec<Option<BoxFut<'a, Result<T, E>>>> = futs.into_iter().map(Some).collect();
-    let mut out: Vec<Option<T>> = futs.iter().map(|_| None).collect();
-    std::future::poll_fn(move |cx| {
-        let mut pending = false;
-        for (i, slot) in futs.iter_mut().enumerate() {
-            if let Some(f) = slot {
-                match f.as_mut().poll(cx) {
-                    Poll::Ready(Ok(v)) => {
-                        out[i] = Some(v);
-                        *slot = None;
-                    }
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => pending = true,
-                }
-            }
-        }
-        if pending {
-            Poll::Pending
-        } else {
-            Poll::Ready(Ok(out.iter_mut().filter_map(Option::take).collect()))
-        }
-    })
-    .await
+    use futures_util::stream::{FuturesUnordered, StreamExt};
+    let n = futs.len();
+    let mut pending: FuturesUnordered<_> = futs
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| async move { (i, f.await) })
+        .collect();
+    let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
+    while let Some((i, r)) = pending.next().await {
+        out[i] = Some(r?);
+    }
+    Ok(out.into_iter().flatten().collect())
 }
 
 impl Run<'_> {
@@ -326,9 +383,30 @@ impl Run<'_> {
         }
     }
 
+    /// Records one event, unless the history is full; then it marks the run as full and
+    /// records nothing, leaving the one slot the closing event needs.
     fn emit(&self, lane: &mut Lane, ty: &str, details: Option<(&str, Value)>) -> u64 {
+        self.push_event(lane, ty, details, false)
+    }
+
+    /// Records the execution's closing event, which always fits.
+    fn emit_last(&self, lane: &mut Lane, ty: &str, details: Option<(&str, Value)>) -> u64 {
+        self.push_event(lane, ty, details, true)
+    }
+
+    fn push_event(
+        &self,
+        lane: &mut Lane,
+        ty: &str,
+        details: Option<(&str, Value)>,
+        last: bool,
+    ) -> u64 {
         let ts = self.now(lane);
         let mut events = self.events.lock().unwrap_or_else(|e| e.into_inner());
+        if !last && events.len() + 1 >= self.limits.max_history_events {
+            self.full.store(true, Ordering::Relaxed);
+            return lane.last;
+        }
         let id = events.len() as u64 + 1;
         let mut map = Map::new();
         if let Some((k, v)) = details {
@@ -345,19 +423,61 @@ impl Run<'_> {
         id
     }
 
+    fn timed_out(&self) -> Failure {
+        Failure::execution_timeout(self.timeout_cause.clone())
+    }
+
+    fn is_full(&self) -> bool {
+        self.full.load(Ordering::Relaxed)
+    }
+
+    fn history_full(&self) -> Failure {
+        limits::history_full(self.limits.max_history_events)
+    }
+
+    /// A payload as the history keeps it: its JSON text, or `("", true)` once the
+    /// history's payload budget is spent.
+    fn payload(&self, v: &Value) -> (String, bool) {
+        if self.is_full() {
+            return (String::new(), true);
+        }
+        let mut left = self
+            .payload_budget
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match limits::json_text(v, *left) {
+            Some(text) => {
+                *left -= text.len();
+                (text, false)
+            }
+            None => {
+                *left = 0;
+                (String::new(), true)
+            }
+        }
+    }
+
+    /// States.DataLimitExceeded when `v` is over the payload quota.
+    fn check_input(&self, state: &State, v: &Value) -> Result<(), Failure> {
+        let max = self.limits.max_payload_bytes;
+        let size = json_size(v, max);
+        if size > max {
+            return Err(limits::input_limit(&state.name, size, max));
+        }
+        Ok(())
+    }
+
     fn last_event_id(&self) -> u64 {
         self.events.lock().map(|e| e.len() as u64).unwrap_or(0)
     }
 
-    fn ctx(&self, state: &State, entered: Millis, retry_count: u32) -> Value {
-        let mut c = self.base_ctx.clone();
-        if let Some(o) = c.as_object_mut() {
-            o.insert(
-                "State".into(),
-                json!({"Name": state.name, "EnteredTime": format_millis(entered), "RetryCount": retry_count}),
-            );
+    fn ctx(&self, state: &State, entered: Millis, retry_count: u32) -> StateContext<'_> {
+        StateContext {
+            base: &self.base_ctx,
+            input: self.exec_input,
+            state: json!({"Name": state.name, "EnteredTime": format_millis(entered), "RetryCount": retry_count}),
+            map: None,
         }
-        c
     }
 
     fn run_machine<'a>(
@@ -372,10 +492,11 @@ impl Run<'_> {
             loop {
                 if let Some(d) = self.deadline {
                     if self.now(lane) > d {
-                        return Err(Failure::execution_timeout(
-                            "The execution exceeded its TimeoutSeconds",
-                        ));
+                        return Err(self.timed_out());
                     }
+                }
+                if self.is_full() {
+                    return Err(self.history_full());
                 }
                 let state = m
                     .states
@@ -383,24 +504,33 @@ impl Run<'_> {
                     .ok_or_else(|| Failure::runtime(format!("state '{name}' does not exist")))?;
                 let ty = type_name(&state.kind);
                 let entered = self.now(lane);
+                // AWS counts "input data when ... entering a state" against the quota.
+                self.check_input(state, &input)?;
+                let (text, truncated) = self.payload(&input);
                 self.emit(
                     lane,
                     &format!("{ty}StateEntered"),
                     Some((
                         "stateEnteredEventDetails",
-                        json!({"name": name, "input": input.to_string(), "inputDetails": {"truncated": false}}),
+                        json!({"name": name, "input": text, "inputDetails": {"truncated": truncated}}),
                     )),
                 );
                 let (next, out) = match self.run_state(state, input, lane, entered).await? {
                     Step::Next(n, out) => (Some(n), out),
                     Step::End(out) => (None, out),
                 };
+                // AWS: States.DataLimitExceeded "when the output of a state is larger
+                // than payload size quota"; the state does not exit.
+                if json_size(&out, self.limits.max_payload_bytes) > self.limits.max_payload_bytes {
+                    return Err(limits::data_limit(&state.name));
+                }
+                let (text, truncated) = self.payload(&out);
                 self.emit(
                     lane,
                     &format!("{ty}StateExited"),
                     Some((
                         "stateExitedEventDetails",
-                        json!({"name": name, "output": out.to_string(), "outputDetails": {"truncated": false}}),
+                        json!({"name": name, "output": text, "outputDetails": {"truncated": truncated}}),
                     )),
                 );
                 match next {
@@ -426,6 +556,7 @@ impl Run<'_> {
             Kind::Pass { result } => {
                 let eff = input_path(state, &raw)?;
                 let eff = parameters(state, eff, &ctx)?;
+                self.check_input(state, &eff)?;
                 let res = result.clone().unwrap_or(eff);
                 Ok(step(state, finish(state, &raw, res, &ctx, false)?))
             }
@@ -518,6 +649,9 @@ impl Run<'_> {
             if !f.is_catchable() {
                 return Err(f);
             }
+            if self.is_full() {
+                return Err(self.history_full());
+            }
             // Only the first retrier that matches counts; once it is exhausted the
             // error goes to the catchers, never on to a later retrier.
             if let Some(i) = state
@@ -565,7 +699,7 @@ impl Run<'_> {
         state: &State,
         raw: &Value,
         lane: &mut Lane,
-        ctx: &Value,
+        ctx: &StateContext<'_>,
         attempt: u32,
     ) -> Result<Value, Failure> {
         let eff = input_path(state, raw)?;
@@ -576,6 +710,9 @@ impl Run<'_> {
                     Some(s) => Some(seconds(s, &eff, ctx, state, "TimeoutSecondsPath")?),
                 };
                 let params = parameters(state, eff, ctx)?;
+                // AWS: States.DataLimitExceeded "when, after Parameters processing, the
+                // input of a state is larger than the payload size quota".
+                self.check_input(state, &params)?;
                 let result = self
                     .invoke(state, resource, params, ctx, attempt, timeout, lane)
                     .await?;
@@ -583,6 +720,7 @@ impl Run<'_> {
             }
             Kind::Parallel { branches } => {
                 let params = parameters(state, eff, ctx)?;
+                self.check_input(state, &params)?;
                 self.emit(lane, "ParallelStateStarted", None);
                 let start = self.now(lane);
                 let mut lanes: Vec<Lane> = branches
@@ -677,7 +815,7 @@ impl Run<'_> {
         max: usize,
         items: Vec<Value>,
         eff: &Value,
-        ctx: &Value,
+        ctx: &StateContext<'_>,
         lane: &mut Lane,
     ) -> Result<Vec<Value>, Failure> {
         let parent_now = self.now(lane);
@@ -717,14 +855,11 @@ impl Run<'_> {
                     };
                     let input = match selector {
                         Some(t) => {
-                            let mut c = ctx.clone();
-                            if let Some(o) = c.as_object_mut() {
-                                o.insert(
-                                    "Map".into(),
-                                    json!({"Item": {"Index": index, "Value": item}}),
-                                );
-                            }
-                            payload::apply(t, eff, &c, &state.name).map_err(|f| (f, il.now))?
+                            let c = ctx.with_map(json!({"Item": {"Index": index, "Value": item}}));
+                            let v =
+                                payload::apply(t, eff, &c, &state.name).map_err(|f| (f, il.now))?;
+                            self.check_input(state, &v).map_err(|f| (f, il.now))?;
+                            v
                         }
                         None => item,
                     };
@@ -781,7 +916,7 @@ impl Run<'_> {
         state: &State,
         resource: &str,
         params: Value,
-        ctx: &Value,
+        ctx: &StateContext<'_>,
         attempt: u32,
         timeout: Option<u64>,
         lane: &mut Lane,
@@ -843,14 +978,15 @@ impl Run<'_> {
         };
 
         let mut sched = Map::new();
+        let (text, _) = self.payload(&params);
         if lambda_events {
             sched.insert("resource".into(), json!(resource));
-            sched.insert("input".into(), json!(params.to_string()));
+            sched.insert("input".into(), json!(text));
         } else {
             sched.insert("resourceType".into(), json!(rtype));
             sched.insert("resource".into(), json!(rname));
             sched.insert("region".into(), json!(self.region));
-            sched.insert("parameters".into(), json!(params.to_string()));
+            sched.insert("parameters".into(), json!(text));
         }
         if let Some(t) = timeout {
             sched.insert("timeoutInSeconds".into(), json!(t));
@@ -876,6 +1012,9 @@ impl Run<'_> {
             );
         }
 
+        if self.is_full() {
+            return Err(self.history_full());
+        }
         let outcome: Result<Value, TaskError> = match (mocked, handler) {
             (Some(MockResponse::Return(v)), _) => Ok(v),
             (Some(MockResponse::Throw(e)), _) => Err(e),
@@ -886,7 +1025,7 @@ impl Run<'_> {
                     function_name,
                     state_name: state.name.clone(),
                     attempt,
-                    context: ctx.clone(),
+                    context: ctx.to_value(),
                 };
                 let fut = h.invoke(call);
                 let res = match timeout {
@@ -925,20 +1064,36 @@ impl Run<'_> {
             }
             (None, None) => Err(TaskError::new(names::RUNTIME, "no handler")),
         };
+        // AWS: States.DataLimitExceeded "when the output of a connector is larger than
+        // payload size quota"; AWS's cause names the resource (a Lambda ARN, or the
+        // integration's service such as 'lambda').
+        let max = self.limits.max_payload_bytes;
+        let outcome = match outcome {
+            Ok(v) if json_size(&v, max) > max => {
+                let what = if lambda_events {
+                    resource
+                } else {
+                    rtype.as_str()
+                };
+                let f = limits::data_limit(what);
+                Err(TaskError::new(f.error, f.cause))
+            }
+            o => o,
+        };
         match outcome {
             Ok(v) => {
+                let (text, truncated) = self.payload(&v);
                 if lambda_events {
                     self.emit(
                         lane,
                         "LambdaFunctionSucceeded",
                         Some((
                             "lambdaFunctionSucceededEventDetails",
-                            json!({"output": v.to_string(), "outputDetails": {"truncated": false}}),
+                            json!({"output": text, "outputDetails": {"truncated": truncated}}),
                         )),
                     );
                 } else {
-                    let mut d =
-                        json!({"output": v.to_string(), "outputDetails": {"truncated": false}});
+                    let mut d = json!({"output": text, "outputDetails": {"truncated": truncated}});
                     merge(&mut d, &ids);
                     self.emit(
                         lane,
@@ -1036,7 +1191,7 @@ fn output_path(state: &State, v: Value) -> Result<Value, Failure> {
     }
 }
 
-fn parameters(state: &State, eff: Value, ctx: &Value) -> Result<Value, Failure> {
+fn parameters(state: &State, eff: Value, ctx: &dyn ContextObject) -> Result<Value, Failure> {
     match &state.parameters {
         None => Ok(eff),
         Some(t) => payload::apply(t, &eff, ctx, &state.name),
@@ -1060,7 +1215,7 @@ fn finish(
     state: &State,
     raw: &Value,
     result: Value,
-    ctx: &Value,
+    ctx: &dyn ContextObject,
     selector: bool,
 ) -> Result<Value, Failure> {
     let result = match (&state.result_selector, selector) {
@@ -1077,7 +1232,7 @@ fn finish(
 fn seconds(
     s: &Seconds,
     eff: &Value,
-    ctx: &Value,
+    ctx: &dyn ContextObject,
     state: &State,
     field: &str,
 ) -> Result<u64, Failure> {

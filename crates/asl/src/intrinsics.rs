@@ -1,5 +1,6 @@
 //! Parser and evaluator for the `States.*` intrinsic functions of JSONPath states.
 
+use crate::context::ContextObject;
 use crate::error::Failure;
 use crate::path::JsonPath;
 use crate::random;
@@ -186,17 +187,21 @@ impl Arg {
 }
 
 /// Evaluates an expression. Paths resolve against `input` or, for `$$`, `context`.
-pub fn eval(expr: &Expr, input: &Value, context: &Value) -> Result<Value, Failure> {
+pub fn eval(expr: &Expr, input: &Value, context: &dyn ContextObject) -> Result<Value, Failure> {
     Ok(eval_arg(expr, input, context)?.value())
 }
 
-fn eval_arg(expr: &Expr, input: &Value, context: &Value) -> Result<Arg, Failure> {
+fn eval_arg(expr: &Expr, input: &Value, context: &dyn ContextObject) -> Result<Arg, Failure> {
     match expr {
         Expr::Str(cs) => Ok(Arg::Literal(cs.clone())),
         Expr::Literal(v) => Ok(Arg::Value(v.clone())),
         Expr::Path(p) => {
-            let root = if p.context { context } else { input };
-            p.get(root).map(Arg::Value).ok_or_else(|| {
+            let found = if p.context {
+                context.lookup(&p.segments)
+            } else {
+                p.get(input)
+            };
+            found.map(Arg::Value).ok_or_else(|| {
                 Failure::runtime(format!(
                     "The JsonPath argument '{}' of an intrinsic function could not be found in the input",
                     p.text

@@ -13,11 +13,14 @@
 
 mod choice;
 mod clock;
+pub mod context;
 mod definition;
 mod error;
 mod executor;
+pub mod filter;
 mod history;
 pub mod intrinsics;
+pub mod limits;
 mod mock;
 pub mod path;
 mod payload;
@@ -27,10 +30,12 @@ mod task;
 pub mod timefmt;
 
 pub use clock::Clock;
+pub use context::ContextObject;
 pub use definition::Definition;
 pub use error::{names, DefinitionError, Failure, SubstituteError};
 pub use executor::{Execution, ExecutionOptions, ExecutionStatus, Executor};
 pub use history::{History, HistoryEvent};
+pub use limits::Limits;
 pub use mock::{MockConfig, MockError, MockResponse, MockTestCase};
 pub use substitute::substitute;
 pub use task::{handler_fn, FnHandler, Registry, TaskCall, TaskError, TaskHandler};

@@ -1,6 +1,8 @@
-//! The JSONPath subset ASL uses: `$`, `.field`, `['field']`, `[n]`, `[*]`/`.*`, and
-//! `$$` for the context object; reading values and writing a `ResultPath`.
+//! The JSONPath subset ASL uses: `$`, `.field`, `['field']`, `[n]`, `[*]`/`.*`, filters
+//! `[?(@.x == 1)]` (see [`crate::filter`]), and `$$` for the context object; reading values
+//! and writing a `ResultPath`.
 
+use crate::filter::{self, Filter};
 use serde_json::{Map, Value};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -8,6 +10,8 @@ pub enum Segment {
     Field(String),
     Index(usize),
     Wildcard,
+    /// `[?(...)]`: the elements of an array (or an object itself) that pass.
+    Filter(Filter),
 }
 
 /// A parsed path. `context` is true for `$$...` (reads the context object).
@@ -80,6 +84,34 @@ impl JsonPath {
                             i += 1;
                             segments.push(Segment::Wildcard);
                         }
+                        Some('?') => {
+                            // The filter runs to the ']' that closes it, outside quotes.
+                            let start = i + 1;
+                            let mut quote = None;
+                            let mut depth = 0i32;
+                            while let Some(&c) = chars.get(i) {
+                                match (quote, c) {
+                                    (Some(_), '\\') => i += 1,
+                                    (Some(q), c) if c == q => quote = None,
+                                    (Some(_), _) => {}
+                                    (None, '\'' | '"') => quote = Some(c),
+                                    (None, '(') => depth += 1,
+                                    (None, ')') => depth -= 1,
+                                    (None, ']') if depth == 0 => break,
+                                    _ => {}
+                                }
+                                i += 1;
+                            }
+                            let inner: String = chars[start..i.min(chars.len())].iter().collect();
+                            let body = inner
+                                .trim()
+                                .strip_prefix('(')
+                                .and_then(|b| b.strip_suffix(')'))
+                                .ok_or_else(|| {
+                                    format!("path '{text}' has a filter that is not of the form [?(expression)]")
+                                })?;
+                            segments.push(Segment::Filter(filter::parse(body, text)?));
+                        }
                         _ => {
                             let start = i;
                             while i < chars.len() && chars[i].is_ascii_digit() {
@@ -87,13 +119,16 @@ impl JsonPath {
                             }
                             let digits: String = chars[start..i].iter().collect();
                             let n = digits.parse::<usize>().map_err(|_| {
-                                format!("path '{text}' has an unsupported subscript")
+                                format!("path '{text}' has an unsupported subscript: this executor reads [n], ['name'], [*] and [?(filter)]")
                             })?;
                             segments.push(Segment::Index(n));
                         }
                     }
-                    if chars.get(i) != Some(&']') {
-                        return Err(format!("path '{text}' has an unclosed '['"));
+                    match chars.get(i) {
+                        Some(']') => {}
+                        None => return Err(format!("path '{text}' has an unclosed '['")),
+                        // Slices [1:2], unions [0,1] and the like.
+                        Some(_) => return Err(format!("path '{text}' has an unsupported subscript: this executor reads [n], ['name'], [*] and [?(filter)]")),
                     }
                     i += 1;
                 }
@@ -109,7 +144,11 @@ impl JsonPath {
 
     /// True when the path can name a single location (needed for `ResultPath`).
     pub fn is_reference(&self) -> bool {
-        !self.context && !self.segments.contains(&Segment::Wildcard)
+        !self.context
+            && !self
+                .segments
+                .iter()
+                .any(|s| matches!(s, Segment::Wildcard | Segment::Filter(_)))
     }
 
     /// Reads the value; `None` when any step is missing. A wildcard collects the
@@ -119,7 +158,7 @@ impl JsonPath {
     }
 }
 
-fn get_segments(v: &Value, segs: &[Segment]) -> Option<Value> {
+pub(crate) fn get_segments(v: &Value, segs: &[Segment]) -> Option<Value> {
     let Some((first, rest)) = segs.split_first() else {
         return Some(v.clone());
     };
@@ -135,6 +174,19 @@ fn get_segments(v: &Value, segs: &[Segment]) -> Option<Value> {
             Some(Value::Array(
                 items
                     .into_iter()
+                    .filter_map(|x| get_segments(x, rest))
+                    .collect(),
+            ))
+        }
+        Segment::Filter(f) => {
+            let items: Vec<&Value> = match v {
+                Value::Array(a) => a.iter().collect(),
+                other => vec![other],
+            };
+            Some(Value::Array(
+                items
+                    .into_iter()
+                    .filter(|x| f.matches(x))
                     .filter_map(|x| get_segments(x, rest))
                     .collect(),
             ))
@@ -188,7 +240,9 @@ pub fn set(root: Value, path: &JsonPath, value: Value) -> Result<Value, String> 
                 }
                 cur = slot;
             }
-            Segment::Wildcard => return Err(format!("'{}' is not a reference path", path.text)),
+            Segment::Wildcard | Segment::Filter(_) => {
+                return Err(format!("'{}' is not a reference path", path.text))
+            }
         }
     }
     Ok(root)
@@ -210,6 +264,33 @@ mod tests {
         assert!(JsonPath::parse("a.b").is_err());
         let p = JsonPath::parse("$$.Map.Item.Index").unwrap();
         assert!(p.context);
+    }
+
+    #[test]
+    fn filters_select_matching_elements() {
+        let v = json!({"users": [
+            {"name": "a", "status": 0, "admin": true},
+            {"name": "b", "status": 1},
+            {"name": "c]", "status": 0}
+        ]});
+        let get = |p: &str| JsonPath::parse(p).unwrap().get(&v).unwrap();
+        assert_eq!(get("$.users[?(@.status == 0)].name"), json!(["a", "c]"]));
+        assert_eq!(get("$.users[?(@.admin)].name"), json!(["a"]));
+        assert_eq!(get("$.users[?(@.name == 'c]')].status"), json!([0]));
+        assert_eq!(get("$.users[?(@.status > 5)]"), json!([]));
+        assert_eq!(
+            get("$.users[?(@.status != 0 || @.admin == true)].name"),
+            json!(["a", "b"])
+        );
+        assert!(!JsonPath::parse("$.users[?(@.status == 0)]")
+            .unwrap()
+            .is_reference());
+        let e = JsonPath::parse("$.users[?(@.name =~ /a/)]").unwrap_err();
+        assert!(e.contains("does not support"), "{e}");
+        let e = JsonPath::parse("$.users[?@.x]").unwrap_err();
+        assert!(e.contains("[?(expression)]"), "{e}");
+        let e = JsonPath::parse("$.users[1:2]").unwrap_err();
+        assert!(e.contains("unsupported subscript"), "{e}");
     }
 
     #[test]

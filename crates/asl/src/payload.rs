@@ -1,6 +1,7 @@
 //! Payload templates (Parameters, ItemSelector, ResultSelector): `.$` keys take a
 //! path, a `$$` context path or an intrinsic function.
 
+use crate::context::ContextObject;
 use crate::error::Failure;
 use crate::intrinsics;
 use crate::path::JsonPath;
@@ -11,16 +12,24 @@ use serde_json::{Map, Value};
 pub fn read_path(
     path: &JsonPath,
     input: &Value,
-    context: &Value,
+    context: &dyn ContextObject,
     state: &str,
     what: &str,
 ) -> Result<Value, Failure> {
-    let root = if path.context { context } else { input };
-    path.get(root).ok_or_else(|| {
+    let found = if path.context {
+        context.lookup(&path.segments)
+    } else {
+        path.get(input)
+    };
+    found.ok_or_else(|| {
         Failure::runtime(format!(
             "An error occurred while executing the state '{state}'. The JSONPath '{}' specified for the field '{what}' could not be found in the input '{}'",
             path.text,
-            if path.context { context } else { input }
+            if path.context {
+                context.to_value()
+            } else {
+                input.clone()
+            }
         ))
     })
 }
@@ -29,7 +38,7 @@ pub fn read_path(
 pub fn eval_dynamic(
     expr: &str,
     input: &Value,
-    context: &Value,
+    context: &dyn ContextObject,
     state: &str,
     field: &str,
 ) -> Result<Value, Failure> {
@@ -48,7 +57,7 @@ pub fn eval_dynamic(
 pub fn apply(
     template: &Value,
     input: &Value,
-    context: &Value,
+    context: &dyn ContextObject,
     state: &str,
 ) -> Result<Value, Failure> {
     match template {
