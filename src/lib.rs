@@ -2,9 +2,11 @@
 //! exactly once.
 
 pub mod adapters;
+pub mod canary;
 pub mod chaos;
 pub mod cli;
 pub mod deploy_contract;
+pub mod doctor;
 pub mod domain;
 pub mod faults;
 pub mod generate;
