@@ -271,6 +271,29 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Check, without sending data, that the local stack (or with --aws a deployed stage) is set
+    /// up as the tasks assume: one line per check, ok or FAIL with what to do; exits 1 on a FAIL.
+    Doctor {
+        /// Check the stage's resources in AWS (needs --stage).
+        #[arg(long, requires = "stage")]
+        aws: bool,
+        /// The stage, as deployed by `cdk deploy -c stage=NAME` (stack `pushfeed-NAME`).
+        #[arg(long, requires = "aws")]
+        stage: Option<String>,
+    },
+    /// Put one marked event of each routed type through the real path (stream, execution,
+    /// Firehose, S3, load) and wait for each one's row; analysts' views never show them.
+    Canary {
+        /// Put into the stage's stream in AWS (needs --stage); its schedule runs the window.
+        #[arg(long, requires = "stage")]
+        aws: bool,
+        /// The stage, as deployed by `cdk deploy -c stage=NAME` (stack `pushfeed-NAME`).
+        #[arg(long, requires = "aws")]
+        stage: Option<String>,
+        /// Seconds from the put until a missing row counts as failed.
+        #[arg(long, default_value_t = 900)]
+        deadline: u64,
+    },
     /// Run any state machine definition on the local executor.
     States {
         #[command(subcommand)]
@@ -597,6 +620,31 @@ pub async fn main_with(cli: Cli) -> Result<()> {
                 let _ = tokio::signal::ctrl_c().await;
             };
             crate::analysts::serve::serve(&home, &settings.routes, &opts, stop).await
+        }
+        Command::Doctor { aws, stage } => {
+            let report = if aws {
+                cli_aws::doctor(&stage.unwrap_or_default(), &settings.routes).await?
+            } else {
+                crate::doctor::local(&home, &settings.routes).await
+            };
+            print_doctor(&report, cli.json)
+        }
+        Command::Canary {
+            aws,
+            stage,
+            deadline,
+        } => {
+            if deadline == 0 || deadline > 6 * 3600 {
+                bail!("--deadline must be between 1 and 21600 seconds");
+            }
+            let deadline = Duration::from_secs(deadline);
+            if aws {
+                let stage = stage.unwrap_or_default();
+                let outcomes = cli_aws::canary(&stage, &settings.routes, deadline).await?;
+                let hint = format!("run `pushfeed doctor --aws --stage {stage}`, then read the window's execution (`pushfeed executions --aws --state-machine <StateMachineArn>`)");
+                return crate::canary::report(&outcomes, cli.json, &hint);
+            }
+            canary_local(&home, &cli.home, &settings, deadline, cli.json).await
         }
         Command::States {
             command:
@@ -1698,6 +1746,89 @@ pub(crate) fn print_table(headers: &[&str], rows: &[Vec<String>], indent: &str) 
     );
     for row in rows {
         println!("{}", fmt_row(row.iter().map(String::as_str).collect()));
+    }
+}
+
+/// `canary` on the local stack: the events go into the local stream, the window runs through
+/// the state machine once it has settled, and the rows are looked up in the local warehouse.
+async fn canary_local(
+    home: &Home,
+    home_arg: &Path,
+    settings: &Settings,
+    deadline: Duration,
+    json: bool,
+) -> Result<()> {
+    let stream = LocalStream::open_or_create(home.stream_dir(), 4)?;
+    let put_at = tokio::time::Instant::now();
+    let put_ms = now_ms();
+    let canaries = crate::canary::events(settings.routes.routes(), &put_ms.to_string(), put_ms);
+    stream.put_records(
+        canaries
+            .iter()
+            .map(|c| PutRecord {
+                partition_key: c.event_id.clone(),
+                data: c.json.clone().into_bytes(),
+                arrival_ms: None,
+            })
+            .collect(),
+    )?;
+    let window = Window::containing(put_ms);
+    let ready = window.end_ms() + settings.settle_ms;
+    let wait = Duration::from_millis((ready - now_ms()).max(0) as u64 + 50);
+    if put_at.elapsed() + wait > deadline {
+        bail!("the canary's window {window} settles in {} s, past --deadline {} s: give a longer --deadline", wait.as_secs(), deadline.as_secs());
+    }
+    if !json {
+        eprintln!(
+            "put {} canary events into window {window}; running it in {:.0} s",
+            canaries.len(),
+            wait.as_secs_f64()
+        );
+    }
+    tokio::time::sleep(wait).await;
+    let runs = run_windows(home, home_arg, settings, &[window], "canary", false).await?;
+    let failed = runs.iter().find(|r| !r.succeeded()).map(|r| {
+        format!(
+            "its execution {} failed ({}): `pushfeed history {}`",
+            r.execution.name,
+            r.execution.error.clone().unwrap_or_default(),
+            r.execution.name
+        )
+    });
+    let stack = start_stack(home, settings).await?;
+    // The window has run: each row is there now or never.
+    let outcomes = crate::canary::await_rows(
+        &*stack.warehouse,
+        &canaries,
+        put_at,
+        Duration::ZERO,
+        Duration::ZERO,
+    )
+    .await;
+    let errors = crate::canary::remove_rows(&*stack.warehouse, &outcomes).await;
+    stack.shutdown().await?;
+    if !errors.is_empty() {
+        bail!("cannot delete the canary rows: {}", errors.join("; "));
+    }
+    let hint = failed.unwrap_or_else(|| format!("read the window's execution: `pushfeed executions`, then `pushfeed history <name>` (window {window})"));
+    crate::canary::report(&outcomes, json, &hint)
+}
+
+/// Prints a doctor's report; any failed check fails the command.
+fn print_doctor(report: &crate::doctor::Report, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report.json())?);
+    } else {
+        for line in report.lines() {
+            println!("{line}");
+        }
+    }
+    match report.failures() {
+        0 => Ok(()),
+        n => bail!(
+            "{n} of {} checks failed: do what each FAIL line says, then run doctor again",
+            report.checks.len()
+        ),
     }
 }
 

@@ -58,6 +58,21 @@ mod imp {
     pub async fn history(_execution_arn: &str, _json: bool) -> Result<()> {
         unavailable()
     }
+
+    pub async fn doctor(
+        _stage: &str,
+        _routes: &crate::domain::routes::RoutingTable,
+    ) -> Result<crate::doctor::Report> {
+        unavailable()
+    }
+
+    pub async fn canary(
+        _stage: &str,
+        _routes: &crate::domain::routes::RoutingTable,
+        _deadline: std::time::Duration,
+    ) -> Result<Vec<crate::canary::Outcome>> {
+        unavailable()
+    }
 }
 
 #[cfg(feature = "aws")]
@@ -172,7 +187,10 @@ mod imp {
             ),
         };
         let client = crate::adapters::aws::sdk::redshiftdata::Client::new(&load_sdk_config().await);
-        let warehouse = RedshiftWarehouse::new(client, where_, target.database, auth);
+        // A materialized view is computed in full when created: the schema's own deadline, not
+        // the Load's (adapters/aws/redshift.rs, `Polling::for_schema`).
+        let warehouse = RedshiftWarehouse::new(client, where_, target.database, auth)
+            .with_polling(crate::adapters::aws::redshift::Polling::for_schema());
         crate::analysts::apply_schema(&warehouse, routes.routes()).await?;
         println!(
             "applied the schema: pushfeed_loads, {} route tables, {} views, and SELECT on them for the group {}",
@@ -315,7 +333,48 @@ mod imp {
     }
 }
 
+#[cfg(feature = "aws")]
+mod imp_doctor {
+    use anyhow::{bail, Result};
+
+    fn check_stage(stage: &str) -> Result<()> {
+        if stage.is_empty()
+            || !stage
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        {
+            bail!("--stage `{stage}` is not a stage name: give the name of cdk/cdk.json's entry, like dev");
+        }
+        Ok(())
+    }
+
+    /// `doctor --aws --stage NAME`: every check of the stage (adapters/aws/doctor.rs).
+    pub async fn doctor(
+        stage: &str,
+        routes: &crate::domain::routes::RoutingTable,
+    ) -> Result<crate::doctor::Report> {
+        check_stage(stage)?;
+        let sdk = crate::adapters::aws::config::load_sdk_config().await;
+        Ok(crate::adapters::aws::doctor::doctor(&sdk, stage, routes).await)
+    }
+
+    /// `canary --aws --stage NAME`: the marked events into the stage's stream, then their rows.
+    pub async fn canary(
+        stage: &str,
+        routes: &crate::domain::routes::RoutingTable,
+        deadline: std::time::Duration,
+    ) -> Result<Vec<crate::canary::Outcome>> {
+        check_stage(stage)?;
+        let sdk = crate::adapters::aws::config::load_sdk_config().await;
+        crate::adapters::aws::doctor::canary(&sdk, stage, routes, deadline).await
+    }
+}
+
+#[cfg(not(feature = "aws"))]
+pub use imp::{canary, doctor};
 pub use imp::{executions, history, loadgen, replay, schema};
+#[cfg(feature = "aws")]
+pub use imp_doctor::{canary, doctor};
 
 #[cfg(test)]
 mod tests {

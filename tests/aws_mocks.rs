@@ -672,3 +672,50 @@ async fn kinesis_gives_up_on_lasting_throttling_as_transient() {
         "{e}"
     );
 }
+
+fn query_ending(describe: DescribeStatementOutput) -> (Rule, Rule) {
+    let exec = mock!(redshiftdata::Client::execute_statement).then_output(|| {
+        redshiftdata::operation::execute_statement::ExecuteStatementOutput::builder()
+            .id("stmt-7")
+            .build()
+    });
+    let describe =
+        mock!(redshiftdata::Client::describe_statement).then_output(move || describe.clone());
+    (exec, describe)
+}
+
+#[tokio::test]
+async fn redshift_refuses_results_over_the_data_api_limits_saying_what_to_do() {
+    // A finished result larger than the Data API's result-set limit is refused before any page.
+    let (exec, describe) = query_ending(
+        DescribeStatementOutput::builder()
+            .id("stmt-7")
+            .status(StatusString::Finished)
+            .has_result_set(true)
+            .result_size(200 * 1024 * 1024)
+            .build()
+            .unwrap(),
+    );
+    let w = warehouse(mocked!(redshiftdata, [&exec, &describe]));
+    let e = w.query("SELECT raw FROM push_opens").await.unwrap_err();
+    assert_eq!(e.kind, pushfeed::ports::ErrorKind::Permanent);
+    assert!(
+        e.to_string().contains("over the 104857600 bytes") && e.to_string().contains("LIMIT"),
+        "{e}"
+    );
+    // A row over 64 KB fails the statement; the error says which limit and what to do.
+    let (exec, describe) = query_ending(
+        DescribeStatementOutput::builder()
+            .id("stmt-7")
+            .status(StatusString::Failed)
+            .error("Packet for query is too large (70123 > 65536)")
+            .build()
+            .unwrap(),
+    );
+    let w = warehouse(mocked!(redshiftdata, [&exec, &describe]));
+    let e = w.query("SELECT raw FROM push_opens").await.unwrap_err();
+    assert!(
+        e.to_string().contains("65536 bytes per row") && e.to_string().contains("raw"),
+        "{e}"
+    );
+}

@@ -34,22 +34,32 @@ pub struct View {
     pub query: String,
 }
 
-/// The tables the views read, by the event type routed to them.
-struct Tables<'a> {
-    sends: Option<&'a str>,
-    opens: Option<&'a str>,
-    rejections: Option<&'a str>,
-    aborts: Option<&'a str>,
-    controls: Option<&'a str>,
+/// The tables the views read, by the event type routed to them, each as a derived table without
+/// the canary's rows (so every `FROM` of one carries an alias).
+struct Tables {
+    sends: Option<String>,
+    opens: Option<String>,
+    rejections: Option<String>,
+    aborts: Option<String>,
+    controls: Option<String>,
 }
 
-impl<'a> Tables<'a> {
-    fn of(routes: &'a [Route]) -> Tables<'a> {
+/// A table's rows without those `pushfeed canary` put (their stable id prefix,
+/// `crate::canary::CANARY_ID_PREFIX`): analysts never see the deployment's own test events.
+fn without_canaries(table: &str) -> String {
+    format!(
+        "(SELECT * FROM {table} WHERE event_id NOT LIKE '{}%')",
+        crate::canary::CANARY_ID_PREFIX
+    )
+}
+
+impl Tables {
+    fn of(routes: &[Route]) -> Tables {
         let table = |event_type: &str| {
             routes
                 .iter()
                 .find(|r| r.event_type == event_type)
-                .map(|r| r.table.as_str())
+                .map(|r| without_canaries(&r.table))
         };
         Tables {
             sends: table("SEND"),
@@ -66,27 +76,35 @@ impl<'a> Tables<'a> {
 pub fn views(routes: &[Route]) -> Vec<View> {
     let t = Tables::of(routes);
     let mut out = Vec::new();
-    if let (Some(sends), Some(opens), Some(rejections), Some(aborts), Some(controls)) =
-        (t.sends, t.opens, t.rejections, t.aborts, t.controls)
-    {
+    if let (Some(sends), Some(opens), Some(rejections), Some(aborts), Some(controls)) = (
+        t.sends.as_deref(),
+        t.opens.as_deref(),
+        t.rejections.as_deref(),
+        t.aborts.as_deref(),
+        t.controls.as_deref(),
+    ) {
         out.push(View {
             name: CAMPAIGN_PERFORMANCE,
             query: campaign_performance(sends, opens, rejections, aborts, controls),
         });
     }
-    if let (Some(sends), Some(opens), Some(controls)) = (t.sends, t.opens, t.controls) {
+    if let (Some(sends), Some(opens), Some(controls)) = (
+        t.sends.as_deref(),
+        t.opens.as_deref(),
+        t.controls.as_deref(),
+    ) {
         out.push(View {
             name: HOLDOUT_UPLIFT,
             query: holdout_uplift(sends, opens, controls),
         });
     }
-    if let Some(opens) = t.opens {
+    if let Some(opens) = t.opens.as_deref() {
         out.push(View {
             name: CUSTOMER_SEND_HOURS,
             query: customer_send_hours(opens),
         });
     }
-    if let (Some(sends), Some(opens)) = (t.sends, t.opens) {
+    if let (Some(sends), Some(opens)) = (t.sends.as_deref(), t.opens.as_deref()) {
         out.push(View {
             name: CUSTOMER_PUSH_ENGAGEMENT,
             query: customer_push_engagement(sends, opens),
@@ -173,13 +191,13 @@ fn campaign_performance(
 ) -> String {
     format!(
         "WITH push_events AS (
-  SELECT push_id, CAST('send' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM {sends}
+  SELECT push_id, CAST('send' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM {sends} src
   UNION ALL
-  SELECT push_id, CAST('rejected' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM {rejections}
+  SELECT push_id, CAST('rejected' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM {rejections} src
   UNION ALL
-  SELECT push_id, CAST('aborted' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM {aborts}
+  SELECT push_id, CAST('aborted' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM {aborts} src
   UNION ALL
-  SELECT push_id, CAST('control' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM {controls}
+  SELECT push_id, CAST('control' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM {controls} src
 ),
 per_channel AS (
   SELECT push_id, kind, channel_id, MAX(group_id) AS group_id, MIN(occurred_at) AS first_at
@@ -200,13 +218,13 @@ pushes AS (
 ),
 direct AS (
   SELECT push_id, COUNT(DISTINCT channel_id) AS direct_opens
-  FROM {opens}
+  FROM {opens} src
   WHERE open_kind = 'direct' AND push_id IS NOT NULL
   GROUP BY push_id
 ),
 opened_pairs AS (
   SELECT DISTINCT push_id, channel_id
-  FROM {opens}
+  FROM {opens} src
   WHERE open_kind IN ('direct', 'influenced') AND push_id IS NOT NULL AND channel_id IS NOT NULL
 ),
 first_sends AS (
@@ -245,11 +263,11 @@ LEFT JOIN attributed a ON a.push_id = p.push_id"
 fn holdout_uplift(sends: &str, opens: &str, controls: &str) -> String {
     format!(
         "WITH groups AS (
-  SELECT DISTINCT group_id FROM {controls} WHERE group_id IS NOT NULL
+  SELECT DISTINCT group_id FROM {controls} src WHERE group_id IS NOT NULL
 ),
 held_out AS (
   SELECT group_id, channel_id, MIN(occurred_at) AS t
-  FROM {controls}
+  FROM {controls} src
   WHERE group_id IS NOT NULL AND channel_id IS NOT NULL
   GROUP BY group_id, channel_id
 ),
@@ -315,7 +333,7 @@ FROM rates"
 fn customer_send_hours(opens: &str) -> String {
     format!(
         "WITH bounds AS (
-  SELECT MAX(occurred_at) AS ref_at FROM {opens}
+  SELECT MAX(occurred_at) AS ref_at FROM {opens} src
 ),
 user_hours AS (
   SELECT o.named_user_id, CAST(EXTRACT(HOUR FROM o.occurred_local) AS INTEGER) AS local_hour, COUNT(*) AS n
@@ -366,7 +384,7 @@ LEFT JOIN customer_ranked c ON c.named_user_id = u.named_user_id AND c.pick = 1"
 fn customer_push_engagement(sends: &str, opens: &str) -> String {
     format!(
         "WITH bounds AS (
-  SELECT MAX(occurred_at) AS ref_at FROM {sends}
+  SELECT MAX(occurred_at) AS ref_at FROM {sends} src
 ),
 received AS (
   SELECT DISTINCT s.named_user_id, s.push_id
@@ -379,7 +397,7 @@ received AS (
 ),
 opened AS (
   SELECT named_user_id, push_id, MAX(occurred_at) AS last_open_at
-  FROM {opens}
+  FROM {opens} src
   WHERE open_kind = 'direct' AND named_user_id IS NOT NULL AND push_id IS NOT NULL
   GROUP BY named_user_id, push_id
 )

@@ -8,6 +8,7 @@
 
 pub mod audit;
 pub mod config;
+pub mod doctor;
 pub mod error;
 pub mod firehose;
 pub mod kinesis;
@@ -29,10 +30,12 @@ pub use sns::SnsNotifier;
 /// exactly the versions the adapters use.
 pub mod sdk {
     pub use aws_config;
+    pub use aws_sdk_cloudformation as cloudformation;
     pub use aws_sdk_firehose as firehose;
     pub use aws_sdk_kinesis as kinesis;
     pub use aws_sdk_redshiftdata as redshiftdata;
     pub use aws_sdk_s3 as s3;
+    pub use aws_sdk_scheduler as scheduler;
     pub use aws_sdk_sfn as sfn;
     pub use aws_sdk_sns as sns;
 }

@@ -20,6 +20,17 @@ use crate::ports::{ErrorKind, LoadCounts, LoadJob, PortError, PortResult, QueryR
 /// The Data API refuses a statement over 100 KB.
 pub const MAX_STATEMENT_BYTES: usize = 100_000;
 
+/// Amazon Redshift Management Guide, "Troubleshooting issues for Amazon Redshift Data API":
+/// "The Data API size limit is 64 KB per row in the result set returned by the database." A
+/// statement whose row is larger fails with "Packet for query is too large".
+pub const MAX_RESULT_ROW_BYTES: usize = 64 * 1024;
+
+/// The same page: "The Data API limit is 500 MB in the result set returned by the database"
+/// (earlier versions of the page, and its translations, say 100 MB). pushfeed reads results into
+/// memory, so it refuses anything over the smaller figure before fetching a page: its own
+/// queries (doctor, canary, `sql`) return a few rows.
+pub const MAX_RESULT_BYTES: i64 = 100 * 1024 * 1024;
+
 /// Where the statements run.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum RedshiftTarget {
@@ -69,6 +80,26 @@ impl Default for Polling {
     }
 }
 
+/// The slowest analyst view's full computation at 90 days of traffic, as docs/analysts.md
+/// ("Views") estimates it from its 45-day measurement: `push_holdout_uplift`, about 11 minutes.
+/// `CREATE MATERIALIZED VIEW` computes the whole view once, so `pushfeed schema --aws` must wait
+/// at least this long for one statement.
+pub const SLOWEST_VIEW_AT_90_DAYS: Duration = Duration::from_secs(11 * 60);
+
+impl Polling {
+    /// For `pushfeed schema --aws`, run by a person and bound by no Lambda timeout: each DDL
+    /// statement may take four times the slowest view's 90-day estimate (a warehouse holding more
+    /// than 90 days, or busy with the minute loads meanwhile), 44 minutes, before it is cancelled.
+    /// The Load's deadline (480 s) would cancel a materialized view that is merely large.
+    pub fn for_schema() -> Polling {
+        Polling {
+            first: Duration::from_millis(250),
+            max: Duration::from_secs(10),
+            deadline: SLOWEST_VIEW_AT_90_DAYS * 4,
+        }
+    }
+}
+
 /// After CancelStatement, how many of the longest polling intervals to wait for the statement to
 /// reach its final status (20 s by default, inside the Lambda's margin past the deadline).
 const POLLS_AFTER_CANCEL: u32 = 4;
@@ -87,6 +118,8 @@ struct Finished {
     /// ResultRows of each sub-statement (of a batch), in order; one entry for a single statement.
     result_rows: Vec<i64>,
     has_result_set: bool,
+    /// DescribeStatement's ResultSize: the result's bytes (-1 or 0 when none).
+    result_size: i64,
 }
 
 macro_rules! target {
@@ -217,10 +250,11 @@ impl RedshiftWarehouse {
                     id: id.to_string(),
                     result_rows,
                     has_result_set: d.has_result_set.unwrap_or(false),
+                    result_size: d.result_size,
                 }))
             }
             Some(StatusString::Failed) => {
-                let text = d.error.unwrap_or_else(|| "no error text".into());
+                let text = explain_size_limit(d.error.unwrap_or_else(|| "no error text".into()));
                 Polled::Ended(Err(Ended::Failed(PortError::new(
                     failure_kind(&text),
                     op.to_string(),
@@ -301,6 +335,18 @@ fn sub_index(id: &str) -> u32 {
         .next()
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
+}
+
+/// The Data API's size errors, with what to do (see [`MAX_RESULT_ROW_BYTES`]).
+fn explain_size_limit(text: String) -> String {
+    let t = text.to_ascii_lowercase();
+    if t.contains("packet for query is too large") {
+        format!("{text} (a row of the result is over the Data API's {MAX_RESULT_ROW_BYTES} bytes per row: select fewer or shorter columns, e.g. leave out `raw`)")
+    } else if t.contains("exceeded size limit") || t.contains("exceeded the size limit") {
+        format!("{text} (the result is over the Data API's limit for a result set: select fewer rows with LIMIT)")
+    } else {
+        text
+    }
 }
 
 /// A failed statement is worth retrying when Redshift says another transaction got in the way.
@@ -390,6 +436,15 @@ impl Warehouse for RedshiftWarehouse {
             return Ok(result);
         }
         let op = || format!("reading the result of statement {}", done.id);
+        if done.result_size > MAX_RESULT_BYTES {
+            return Err(PortError::permanent(
+                op(),
+                format!(
+                    "the result is {} bytes, over the {MAX_RESULT_BYTES} bytes pushfeed reads through the Data API: select fewer rows (LIMIT) or fewer columns",
+                    done.result_size
+                ),
+            ));
+        }
         let mut token: Option<String> = None;
         loop {
             let page = self
@@ -439,6 +494,25 @@ fn field_text(f: Field) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schema_waits_for_a_large_materialized_view_and_the_load_does_not() {
+        let schema = Polling::for_schema();
+        let load = Polling::default();
+        assert!(schema.deadline >= SLOWEST_VIEW_AT_90_DAYS * 2, "{schema:?}");
+        assert!(load.deadline < SLOWEST_VIEW_AT_90_DAYS, "{load:?}");
+        // Polling every 10 s at most: under 300 DescribeStatement calls per statement.
+        assert!(schema.deadline.as_secs() / schema.max.as_secs() < 300);
+    }
+
+    #[test]
+    fn size_limit_errors_say_what_to_do() {
+        let e = explain_size_limit("Packet for query is too large".into());
+        assert!(e.contains("65536 bytes per row"), "{e}");
+        let e = explain_size_limit("Database response exceeded size limit".into());
+        assert!(e.contains("LIMIT"), "{e}");
+        assert_eq!(explain_size_limit("syntax error".into()), "syntax error");
+    }
 
     #[test]
     fn sub_statement_ids_order_numerically() {
