@@ -1,5 +1,5 @@
 //! The PostgreSQL load alone, in rows/s: `Warehouse::load` (the one-transaction load of
-//! design.md "Loading") over delivered objects prepared beforehand, on a private cluster.
+//! docs/design.md "Loading") over delivered objects prepared beforehand, on a private cluster.
 //!
 //! `cargo bench -p pushfeed --bench load`; `PUSHFEED_BENCH_ROWS` sets the window's events
 //! (default 100,000). Three figures, each the median of a few samples:

@@ -17,7 +17,7 @@ use pushfeed::adapters::local::firehose::{BufferHints, LocalFirehose};
 use pushfeed::adapters::local::object_store::LocalObjectStore;
 use pushfeed::adapters::local::stream::{LocalStream, PutRecord};
 use pushfeed::ports::{ObjectStore, SystemClock};
-use pushfeed::steps::contract::{BranchInput, ReadWindowInput, ReadWindowOutput};
+use pushfeed::steps::contract::{ReadWindowInput, ReadWindowOutput};
 use pushfeed::steps::{self, Settings};
 
 fn main() {
@@ -160,17 +160,7 @@ fn child(step: &str, dir: &Path) {
             );
             rt.block_on(async {
                 for route in &read.routes {
-                    let branch = BranchInput {
-                        window: read.window,
-                        batch: read.batch.clone(),
-                        event_type: route.event_type.clone(),
-                        table: route.table.clone(),
-                        delivery_stream: route.delivery_stream.clone(),
-                        staging_key: route.staging_key.clone(),
-                        count: route.count,
-                        execution: None,
-                        attempt: 0,
-                    };
+                    let branch = read.branch(route);
                     steps::deliver(store.as_ref(), &firehose, &settings, branch)
                         .await
                         .expect("deliver");

@@ -22,7 +22,7 @@ use pushfeed::adapters::local::stack::{start_private, Database, Home, LocalStack
 use pushfeed::adapters::local::stream::{LocalStream, PutRecord};
 use pushfeed::domain::window::Window;
 use pushfeed::ports::{SystemClock, Warehouse};
-use pushfeed::steps::contract::{BranchInput, ReadWindowInput};
+use pushfeed::steps::contract::ReadWindowInput;
 use pushfeed::steps::{self, Settings};
 use runner::{run_window, Ports};
 
@@ -161,17 +161,7 @@ async fn bench(root: &Path, conninfo: &str, n: usize) {
     let (mut deliver_s, mut await_s, mut await_calls, mut load_s) = (0.0, 0.0, 0, 0.0);
     let mut wait_s = 0.0;
     for route in &read.routes {
-        let mut branch = BranchInput {
-            window: read.window,
-            batch: read.batch.clone(),
-            event_type: route.event_type.clone(),
-            table: route.table.clone(),
-            delivery_stream: route.delivery_stream.clone(),
-            staging_key: route.staging_key.clone(),
-            count: route.count,
-            execution: None,
-            attempt: 0,
-        };
+        let mut branch = read.branch(route);
         let t = Instant::now();
         steps::deliver(store, stack.firehose.as_ref(), &settings, branch.clone())
             .await

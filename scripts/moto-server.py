@@ -1,7 +1,7 @@
 """Starts moto's server single-threaded on 127.0.0.1 and a free port, and writes the port to a file.
 
 `moto_server` always runs werkzeug threaded, and its threaded mode loses Kinesis records under
-concurrent writers (issue 4), so this builds the same app and serves it one request at a time.
+concurrent writers, so this builds the same app and serves it one request at a time.
 Single-threaded werkzeug also speaks HTTP/1.0, closing each connection after its response, so one
 client's idle keep-alive connection never blocks the others.
 

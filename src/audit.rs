@@ -363,6 +363,7 @@ pub fn gaps_report(
     (report, gaps)
 }
 
+#[cfg(feature = "local")]
 pub fn print_gaps(report: &GapsReport) {
     if report.gaps.is_empty() {
         println!(
@@ -464,6 +465,7 @@ pub async fn status(
     })
 }
 
+#[cfg(feature = "local")]
 pub fn print_status(s: &StatusReport) {
     let or_none = |w: Option<Window>| w.map_or("none".to_string(), |w| w.to_string());
     println!("windows {} to {} (at {})", s.from, s.to, s.at);
@@ -505,6 +507,18 @@ pub fn print_status(s: &StatusReport) {
         })
         .collect();
     crate::cli::print_table(&["table", "latest arrived_at", "age"], &rows, "  ");
+}
+
+/// The windows of a gaps report to run, and the running ones to leave alone (a second execution
+/// would only race the first).
+pub fn plan(gaps: &[crate::domain::accounting::Gap]) -> (Vec<Window>, Vec<Window>) {
+    let (running, rest): (Vec<_>, Vec<_>) = gaps
+        .iter()
+        .partition(|g| matches!(g.state, crate::domain::accounting::WindowState::Running));
+    (
+        rest.iter().map(|g| g.window).collect(),
+        running.iter().map(|g| g.window).collect(),
+    )
 }
 
 #[cfg(test)]

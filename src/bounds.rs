@@ -71,6 +71,7 @@ impl<T: Bounded> Bounds<T> {
     }
 
     /// A clap value parser for a flag of this range.
+    #[cfg(feature = "local")]
     pub fn flag(self) -> BoundsParser<T> {
         BoundsParser(self)
     }
@@ -96,9 +97,11 @@ impl<T: Bounded> Bounds<T> {
 }
 
 /// The clap side of [`Bounds`]: the refusal names the flag, the value and the range.
+#[cfg(feature = "local")]
 #[derive(Debug, Clone, Copy)]
 pub struct BoundsParser<T>(Bounds<T>);
 
+#[cfg(feature = "local")]
 impl<T: Bounded> clap::builder::TypedValueParser for BoundsParser<T> {
     type Value = T;
 

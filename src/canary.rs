@@ -14,9 +14,7 @@ use crate::domain::sql::literal;
 use crate::domain::window::format_timestamp_ms;
 use crate::ports::Warehouse;
 
-/// Every canary event's `id` (so its table's `event_id`) starts with this. The analyst views
-/// exclude it (`domain/views.rs`); a vendor id never has it (Airship ids are UUIDs).
-pub const CANARY_ID_PREFIX: &str = "pushfeed-canary-";
+pub use crate::domain::views::CANARY_ID_PREFIX;
 
 /// One canary event: what was put, and for which route.
 #[derive(Debug, Clone)]

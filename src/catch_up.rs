@@ -2,6 +2,7 @@
 //! with a progress bar on a terminal and a line per window otherwise. Ctrl-C stops starting
 //! windows, lets the ones in flight finish, and the summary says what is left.
 
+#[cfg(feature = "local")]
 use std::io::IsTerminal;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Mutex;
@@ -85,6 +86,7 @@ fn interrupted() -> bool {
 
 /// A progress bar on a terminal, a plain line per window otherwise.
 pub enum Progress {
+    #[cfg(feature = "local")]
     Bar(indicatif::ProgressBar),
     Lines,
     Quiet,
@@ -92,6 +94,7 @@ pub enum Progress {
 
 impl Progress {
     /// A bar when stderr is a terminal (and not `--json`), lines on stdout otherwise.
+    #[cfg(feature = "local")]
     pub fn for_terminal(total: usize, json: bool) -> Progress {
         if std::io::stderr().is_terminal() {
             Progress::Bar(bar(total as u64, "windows"))
@@ -104,6 +107,7 @@ impl Progress {
 
     fn done(&self, line: String) {
         match self {
+            #[cfg(feature = "local")]
             Progress::Bar(b) => {
                 b.set_message(line);
                 b.inc(1);
@@ -114,6 +118,7 @@ impl Progress {
     }
 
     fn finish(&self) {
+        #[cfg(feature = "local")]
         if let Progress::Bar(b) = self {
             b.finish_and_clear();
         }
@@ -121,11 +126,13 @@ impl Progress {
 }
 
 /// A progress bar on stderr when it is a terminal; None otherwise (a log or a test).
+#[cfg(feature = "local")]
 pub fn terminal_bar(total: u64, unit: &str) -> Option<indicatif::ProgressBar> {
     std::io::stderr().is_terminal().then(|| bar(total, unit))
 }
 
 /// A progress bar of `total` steps counted in `unit`, drawn on stderr.
+#[cfg(feature = "local")]
 pub fn bar(total: u64, unit: &str) -> indicatif::ProgressBar {
     let b = indicatif::ProgressBar::new(total);
     let template = format!("[{{elapsed_precise}}] {{bar:30}} {{pos}}/{{len}} {unit}  {{msg}}");

@@ -78,86 +78,23 @@ mod imp {
 #[cfg(feature = "aws")]
 mod imp {
     use super::*;
-    use crate::adapters::aws::config::load_sdk_config;
     use crate::adapters::aws::sfn::{console_link, event_json, ExecutionInfo, StepFunctions};
     use crate::domain::window::{format_timestamp_ms, now_ms};
     use serde_json::{json, Value};
 
     async fn client() -> StepFunctions {
-        StepFunctions::new(crate::adapters::aws::sdk::sfn::Client::new(
-            &load_sdk_config().await,
-        ))
+        StepFunctions::connect().await
     }
 
     fn table(headers: &[&str], rows: &[Vec<String>]) {
         crate::cli::print_table(headers, rows, "");
     }
 
-    /// PutRecords into a Kinesis stream, as the vendor does; per-record error codes are throttles.
-    struct KinesisTarget {
-        client: crate::adapters::aws::sdk::kinesis::Client,
-        stream: String,
-    }
-
-    #[async_trait::async_trait]
-    impl crate::loadgen::PutTarget for KinesisTarget {
-        fn describe(&self) -> String {
-            format!("Kinesis stream {}", self.stream)
-        }
-
-        async fn put_records(
-            &self,
-            records: &[crate::loadgen::PutEntry],
-        ) -> crate::ports::PortResult<Vec<Option<String>>> {
-            use crate::adapters::aws::sdk::kinesis::primitives::Blob;
-            use crate::adapters::aws::sdk::kinesis::types::PutRecordsRequestEntry;
-            let op = || {
-                format!(
-                    "putting {} records into Kinesis stream {}",
-                    records.len(),
-                    self.stream
-                )
-            };
-            let entries = records
-                .iter()
-                .map(|r| {
-                    PutRecordsRequestEntry::builder()
-                        .partition_key(&r.partition_key)
-                        .data(Blob::new(r.data.clone()))
-                        .build()
-                        .map_err(|e| crate::ports::PortError::permanent(op(), e))
-                })
-                .collect::<Result<Vec<_>, _>>()?;
-            let out = self
-                .client
-                .put_records()
-                .stream_name(&self.stream)
-                .set_records(Some(entries))
-                .send()
-                .await
-                .map_err(|e| {
-                    crate::ports::PortError::transient(
-                        op(),
-                        crate::adapters::aws::sdk::kinesis::error::DisplayErrorContext(e),
-                    )
-                })?;
-            Ok(out
-                .records()
-                .iter()
-                .map(|r| r.error_code().map(str::to_string))
-                .collect())
-        }
-    }
-
     pub async fn loadgen(
         stream: &str,
         opts: &crate::loadgen::LoadgenOptions,
     ) -> Result<crate::loadgen::LoadgenReport> {
-        let client = crate::adapters::aws::sdk::kinesis::Client::new(&load_sdk_config().await);
-        let target = KinesisTarget {
-            client,
-            stream: stream.to_string(),
-        };
+        let target = crate::adapters::aws::KinesisProducer::connect(stream).await;
         Ok(crate::loadgen::loadgen(&target, opts).await?)
     }
 
@@ -186,10 +123,10 @@ mod imp {
                 "schema --aws --cluster-id needs --db-user (or --secret-arn): the Load task's database user, who must own the tables (the stack output SchemaCommand is the exact command)"
             ),
         };
-        let client = crate::adapters::aws::sdk::redshiftdata::Client::new(&load_sdk_config().await);
         // A materialized view is computed in full when created: the schema's own deadline, not
         // the Load's (adapters/aws/redshift.rs, `Polling::for_schema`).
-        let warehouse = RedshiftWarehouse::new(client, where_, target.database, auth)
+        let warehouse = RedshiftWarehouse::connect(where_, target.database, auth)
+            .await
             .with_polling(crate::adapters::aws::redshift::Polling::for_schema());
         crate::analysts::apply_schema(&warehouse, routes.routes()).await?;
         println!(

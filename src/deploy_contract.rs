@@ -109,7 +109,7 @@ impl Task {
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct S3Layout {
-    /// The top-level prefixes of design.md's S3 layout, each ending in `/`.
+    /// The top-level prefixes of the S3 layout (docs/design.md), each ending in `/`.
     pub prefixes: BTreeMap<String, String>,
     pub firehose: FirehoseOutput,
 }

@@ -3,11 +3,12 @@
 
 use anyhow::{anyhow, Result};
 
-use super::{finish_catch_up, plan, print_gaps_or_json, range, AwsArgs};
+use super::{finish_catch_up, print_gaps_or_json, range, AwsArgs};
 use crate::adapters::aws::audit::AwsAccounting;
 use crate::adapters::aws::config::load_sdk_config;
 use crate::adapters::aws::TaskEnv;
 use crate::audit;
+use crate::audit::plan;
 use crate::catch_up::{self, CatchUpReport, Progress};
 use crate::domain::accounting;
 use crate::domain::window::now_ms;

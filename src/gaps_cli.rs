@@ -10,9 +10,9 @@ use async_trait::async_trait;
 
 use crate::adapters::local::stack::{self, Database, Home, LocalStack};
 use crate::adapters::local::stream::LocalStream;
-use crate::audit::{self, GapsReport, LocalExecutions, Sources};
+use crate::audit::{self, plan, GapsReport, LocalExecutions, Sources};
 use crate::catch_up::{self, CatchUpReport, Outcome, Progress, Repair};
-use crate::domain::accounting::{self, WindowState};
+use crate::domain::accounting;
 use crate::domain::window::{format_timestamp_ms, now_ms, Window};
 use crate::machine::{LocalPorts, LocalRunner};
 use crate::ports::{Stream, SystemClock};
@@ -303,18 +303,6 @@ impl Repair for LocalRepair {
             }),
         })
     }
-}
-
-/// The windows of a gaps report to run, and the running ones to leave alone (a second execution
-/// would only race the first).
-pub fn plan(gaps: &[accounting::Gap]) -> (Vec<Window>, Vec<Window>) {
-    let (running, rest): (Vec<_>, Vec<_>) = gaps
-        .iter()
-        .partition(|g| matches!(g.state, WindowState::Running));
-    (
-        rest.iter().map(|g| g.window).collect(),
-        running.iter().map(|g| g.window).collect(),
-    )
 }
 
 /// Prints a catch-up's result (or that there was nothing to do) and ends with

@@ -2,10 +2,10 @@
 //! set rate, in PutRecords-sized batches, reporting the rate achieved, each call's latency and the
 //! throttles. It replaces the original solution's Locust scripts.
 //!
-//! The stream is reached through [`PutTarget`]: [`LocalTarget`] puts into the local stream (and can
-//! emulate Kinesis's per-shard write limits, so throttling shows up locally too). A Kinesis target
-//! (`--aws --stream NAME`) is another implementation of the same trait: PutRecords, mapping each
-//! `ErrorCode` of the response to a per-record `Some(code)`.
+//! The stream is reached through the [`Producer`] port: [`LocalTarget`] puts into the local stream
+//! (and can emulate Kinesis's per-shard write limits, so throttling shows up locally too); the
+//! Kinesis producer (`--aws --stream NAME`, `adapters/aws/kinesis_producer.rs`) is PutRecords,
+//! mapping each `ErrorCode` of the response to a per-record `Some(code)`.
 
 use std::collections::VecDeque;
 use std::sync::Mutex;
@@ -19,29 +19,7 @@ use crate::adapters::local::stream::{shard_for_key, LocalStream, PutRecord};
 use crate::generate::{generate, GeneratedRecord, TrafficProfile, Truth};
 use crate::ports::{ErrorKind, PortError, PortResult};
 
-/// PutRecords' limits: 500 records and 5 MiB (data and partition keys) per call.
-pub const PUT_MAX_RECORDS: usize = 500;
-pub const PUT_MAX_BYTES: usize = 5 * 1024 * 1024;
-/// The error code Kinesis gives a record refused for exceeding its shard's write limit.
-pub const THROTTLED: &str = "ProvisionedThroughputExceededException";
-
-/// One record to put.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PutEntry {
-    pub partition_key: String,
-    pub data: Vec<u8>,
-}
-
-/// A stream that takes PutRecords calls.
-#[async_trait]
-pub trait PutTarget: Send + Sync {
-    /// What the report calls the target, e.g. `local stream .pushfeed/stream/pushfeed`.
-    fn describe(&self) -> String;
-    /// One PutRecords call (at most [`PUT_MAX_RECORDS`] records, [`PUT_MAX_BYTES`] bytes). The
-    /// outcome is per record, in input order: `None` stored, `Some(code)` refused (a partial
-    /// failure, like Kinesis's `FailedRecordCount`). `Err` means the whole call failed.
-    async fn put_records(&self, records: &[PutEntry]) -> PortResult<Vec<Option<String>>>;
-}
+pub use crate::ports::{Producer, PutEntry, PUT_MAX_BYTES, PUT_MAX_RECORDS, THROTTLED};
 
 /// Kinesis's write limit per shard, for emulating throttling on the local stream.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -120,7 +98,7 @@ impl LocalTarget {
 }
 
 #[async_trait]
-impl PutTarget for LocalTarget {
+impl Producer for LocalTarget {
     fn describe(&self) -> String {
         format!(
             "local stream {} ({} shards{})",
@@ -342,7 +320,7 @@ struct Outcome {
 
 /// One batch through PutRecords, re-sending refused records with backoff.
 async fn put_batch(
-    target: &dyn PutTarget,
+    target: &dyn Producer,
     mut batch: Vec<(PutEntry, u64)>,
     max_attempts: u32,
 ) -> Outcome {
@@ -398,7 +376,7 @@ async fn put_batch(
 /// up to `opts.concurrency` calls in flight. Records are paced by a schedule: a slow call is
 /// caught up on by the following ones, and whatever is still due when the duration ends is sent
 /// before returning.
-pub async fn loadgen(target: &dyn PutTarget, opts: &LoadgenOptions) -> PortResult<LoadgenReport> {
+pub async fn loadgen(target: &dyn Producer, opts: &LoadgenOptions) -> PortResult<LoadgenReport> {
     if !(opts.rate.is_finite() && opts.rate > 0.0) {
         return Err(PortError::permanent(
             "generating load",

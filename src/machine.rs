@@ -8,14 +8,14 @@ use std::sync::Arc;
 use asl::{
     handler_fn, Definition, Execution, ExecutionOptions, Executor, Registry, TaskCall, TaskError,
 };
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::domain::window::Window;
 use crate::ports::{Clock, Delivery, ErrorKind, Message, Notifier, ObjectStore, Stream, Warehouse};
-use crate::steps::contract::{LoadOutput, ReadStats};
-use crate::steps::{self, names, Settings, StepError};
+use crate::steps::contract::{self, Kept, LoadOutput, ReadStats};
+use crate::steps::task::{self, TaskFailure};
+use crate::steps::Settings;
 
 /// The definition, as checked in; CDK inlines the same file.
 pub const DEFINITION: &str = include_str!("../statemachines/ingest-window.asl.json");
@@ -69,31 +69,9 @@ pub fn local_substitutions(wait_seconds: u32, replay_command: &str) -> HashMap<S
     .collect()
 }
 
-/// A step as a task handler: JSON in, JSON out, and its error under its stable name.
-fn step<I, O, F, Fut>(f: F) -> Arc<dyn asl::TaskHandler>
-where
-    I: DeserializeOwned + Send + 'static,
-    O: Serialize + Send + 'static,
-    F: Fn(I) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<O, StepError>> + Send + 'static,
-{
-    let f = Arc::new(f);
-    handler_fn(move |call: TaskCall| {
-        let f = f.clone();
-        async move {
-            let input: I = serde_json::from_value(call.input).map_err(|e| {
-                TaskError::new(
-                    names::INVALID_INPUT,
-                    format!("{}: the input does not fit the step: {e}", call.state_name),
-                )
-            })?;
-            let output = f(input)
-                .await
-                .map_err(|e| TaskError::new(e.name(), e.to_string()))?;
-            serde_json::to_value(output)
-                .map_err(|e| TaskError::new(names::INVALID_INPUT, e.to_string()))
-        }
-    })
+/// A task's failure as the executor reports it: the stable name, and the message as its cause.
+fn task_error(f: TaskFailure) -> TaskError {
+    TaskError::new(f.error_type, f.error_message)
 }
 
 /// The error name the `sns:publish` integration reports for a failed publish: Step Functions names
@@ -114,33 +92,37 @@ pub fn sns_error_name(kind: ErrorKind) -> &'static str {
 /// The task registry: pushfeed's four steps and the SNS topic.
 pub fn registry(ports: LocalPorts, settings: Arc<Settings>) -> Registry {
     let (p, s) = (ports.clone(), settings.clone());
-    let read = step(move |input| {
+    let read = handler_fn(move |call: TaskCall| {
         let (p, s) = (p.clone(), s.clone());
         async move {
-            steps::read_window(
-                p.stream.as_ref(),
-                p.store.as_ref(),
-                p.clock.as_ref(),
-                &s,
-                input,
-            )
-            .await
+            let (stream, store, clock) = (p.stream.as_ref(), p.store.as_ref(), p.clock.as_ref());
+            let done = task::read_window(stream, store, clock, &s, call.input).await;
+            done.map(|d| d.json).map_err(task_error)
         }
     });
     let (p, s) = (ports.clone(), settings.clone());
-    let deliver = step(move |input| {
+    let deliver = handler_fn(move |call: TaskCall| {
         let (p, s) = (p.clone(), s.clone());
-        async move { steps::deliver(p.store.as_ref(), p.delivery.as_ref(), &s, input).await }
+        async move {
+            let done = task::deliver(p.store.as_ref(), p.delivery.as_ref(), &s, call.input).await;
+            done.map(|d| d.json).map_err(task_error)
+        }
     });
     let (p, s) = (ports.clone(), settings.clone());
-    let await_objects = step(move |input| {
+    let await_objects = handler_fn(move |call: TaskCall| {
         let (p, s) = (p.clone(), s.clone());
-        async move { steps::await_objects(p.store.as_ref(), &s, input).await }
+        async move {
+            let done = task::await_objects(p.store.as_ref(), &s, call.input).await;
+            done.map(|d| d.json).map_err(task_error)
+        }
     });
     let (p, s) = (ports.clone(), settings);
-    let load = step(move |input| {
+    let load = handler_fn(move |call: TaskCall| {
         let (p, s) = (p.clone(), s.clone());
-        async move { steps::load(p.store.as_ref(), p.warehouse.as_ref(), &s, input).await }
+        async move {
+            let done = task::load(p.store.as_ref(), p.warehouse.as_ref(), &s, call.input).await;
+            done.map(|d| d.json).map_err(task_error)
+        }
     });
     let notifier = ports.notifier.clone();
     let sns = handler_fn(move |call: TaskCall| {
@@ -254,29 +236,25 @@ pub struct WindowSummary {
     pub window: Window,
     pub batch: String,
     pub read: ReadStats,
-    pub rejected: crate::steps::contract::Kept,
-    pub unrouted: crate::steps::contract::Kept,
+    pub rejected: Kept,
+    pub unrouted: Kept,
     pub loads: Vec<LoadOutput>,
 }
 
 impl WindowSummary {
     /// Distinct events of the window the warehouse holds from this run, new or already there.
     pub fn rows_loaded(&self) -> u64 {
-        self.loads
-            .iter()
-            .map(|l| l.rows_inserted + l.rows_replaced + l.rows_unchanged)
-            .sum()
+        contract::rows_loaded(&self.loads)
     }
 
     /// Later copies of an event within the window, dropped by the loads.
     pub fn duplicates(&self) -> u64 {
-        self.loads.iter().map(|l| l.duplicates).sum()
+        contract::duplicates(&self.loads)
     }
 
     /// read = rejected + unrouted + duplicates dropped + rows loaded: every event accounted for.
     pub fn adds_up(&self) -> bool {
-        self.read.events
-            == self.rejected.count + self.unrouted.count + self.duplicates() + self.rows_loaded()
+        contract::adds_up(&self.read, &self.rejected, &self.unrouted, &self.loads)
     }
 }
 

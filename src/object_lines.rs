@@ -91,8 +91,9 @@ impl ObjectLines {
     /// Inflates the compressed bytes in `raw` onto `buf`, finishing the stream at the end.
     fn inflate_raw(&mut self) -> PortResult<()> {
         let gunzip = self.gunzip.as_mut().expect("only called for gzip objects");
-        let inflate =
-            |e: std::io::Error| PortError::permanent(format!("inflating object {}", self.key), e);
+        let inflate = |e: std::io::Error| {
+            PortError::permanent(format!("inflating object {}", self.key), NotGzip(e))
+        };
         gunzip.write_all(&self.raw).map_err(inflate)?;
         if self.eof {
             gunzip.try_finish().map_err(inflate)?;
@@ -102,10 +103,16 @@ impl ObjectLines {
     }
 }
 
+/// An object that starts like gzip but does not inflate: the cause of its [`PortError`], so a
+/// step can tell a corrupt object from a failed read.
+#[derive(Debug, thiserror::Error)]
+#[error(transparent)]
+pub struct NotGzip(pub std::io::Error);
+
 /// RFC 1952: "ID1 = 31 (0x1f), ID2 = 139 (0x8b)".
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
-#[cfg(test)]
+#[cfg(all(test, feature = "local"))]
 mod tests {
     use super::*;
     use crate::adapters::local::object_store::LocalObjectStore;

@@ -8,14 +8,20 @@ use serde::{Deserialize, Serialize};
 
 use crate::domain::sql::{Dialect, Statement};
 
-/// An error from an adapter. `transient` says whether trying again may succeed; the steps turn it
+/// The cause of a [`PortError`]: the service's or the library's own error, kept as it was.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An error from an adapter. `kind` says whether trying again may succeed; the steps turn it
 /// into `Pushfeed.Transient` (retried by the state machine) or a permanent error.
 #[derive(Debug, thiserror::Error)]
-#[error("{operation} failed: {message}")]
+#[error("{operation} failed: {source}")]
 pub struct PortError {
     /// What was attempted, naming the key, shard, stream or table, e.g. "reading object raw/...".
     pub operation: String,
-    pub message: String,
+    /// Why it failed: the SDK's, the I/O or the database error (or a sentence, when the adapter
+    /// itself found the problem).
+    #[source]
+    pub source: BoxError,
     pub kind: ErrorKind,
 }
 
@@ -32,24 +38,33 @@ pub enum ErrorKind {
 }
 
 impl PortError {
-    pub fn new(kind: ErrorKind, operation: impl Into<String>, message: impl ToString) -> PortError {
+    pub fn new(
+        kind: ErrorKind,
+        operation: impl Into<String>,
+        source: impl Into<BoxError>,
+    ) -> PortError {
         PortError {
             operation: operation.into(),
-            message: message.to_string(),
+            source: source.into(),
             kind,
         }
     }
 
-    pub fn transient(operation: impl Into<String>, message: impl ToString) -> PortError {
-        PortError::new(ErrorKind::Transient, operation, message)
+    pub fn transient(operation: impl Into<String>, source: impl Into<BoxError>) -> PortError {
+        PortError::new(ErrorKind::Transient, operation, source)
     }
 
-    pub fn permanent(operation: impl Into<String>, message: impl ToString) -> PortError {
-        PortError::new(ErrorKind::Permanent, operation, message)
+    pub fn permanent(operation: impl Into<String>, source: impl Into<BoxError>) -> PortError {
+        PortError::new(ErrorKind::Permanent, operation, source)
     }
 
-    pub fn not_found(operation: impl Into<String>, message: impl ToString) -> PortError {
-        PortError::new(ErrorKind::NotFound, operation, message)
+    pub fn not_found(operation: impl Into<String>, source: impl Into<BoxError>) -> PortError {
+        PortError::new(ErrorKind::NotFound, operation, source)
+    }
+
+    /// The cause, if it is of type `E` (e.g. [`crate::object_lines::NotGzip`]).
+    pub fn cause<E: std::error::Error + 'static>(&self) -> Option<&E> {
+        self.source.downcast_ref::<E>()
     }
 
     /// Classifies an I/O error: running out of something or being interrupted may pass.
@@ -120,6 +135,34 @@ pub trait Stream: Send + Sync {
         from: &StartingPosition,
         limit: usize,
     ) -> PortResult<ReadBatch>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Producer (Kinesis PutRecords)
+
+/// PutRecords' limits: 500 records and 5 MiB (data and partition keys) per call.
+pub const PUT_MAX_RECORDS: usize = 500;
+pub const PUT_MAX_BYTES: usize = 5 * 1024 * 1024;
+/// The error code Kinesis gives a record refused for exceeding its shard's write limit.
+pub const THROTTLED: &str = "ProvisionedThroughputExceededException";
+
+/// One record to put.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PutEntry {
+    pub partition_key: String,
+    pub data: Vec<u8>,
+}
+
+/// A stream that takes PutRecords calls, as the vendor writes into Kinesis: the load generator's
+/// port (not one the steps use).
+#[async_trait]
+pub trait Producer: Send + Sync {
+    /// What the report calls the target, e.g. `local stream .pushfeed/stream/pushfeed`.
+    fn describe(&self) -> String;
+    /// One PutRecords call (at most [`PUT_MAX_RECORDS`] records, [`PUT_MAX_BYTES`] bytes). The
+    /// outcome is per record, in input order: `None` stored, `Some(code)` refused (a partial
+    /// failure, like Kinesis's `FailedRecordCount`). `Err` means the whole call failed.
+    async fn put_records(&self, records: &[PutEntry]) -> PortResult<Vec<Option<String>>>;
 }
 
 // ---------------------------------------------------------------------------------------------

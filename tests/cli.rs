@@ -364,7 +364,7 @@ fn executions_and_history_show_what_the_console_shows() {
     let window = want["window"].as_str().unwrap();
     let run = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
     // 6 fixed states, then at most 7 per event type present (Deliver, AwaitObjects, Choice,
-    // Wait, AwaitObjects, Choice, Load): design.md's "about 10 per type, plus a few".
+    // Wait, AwaitObjects, Choice, Load).
     let types = run["tables"].as_array().unwrap().len() as u64;
     assert_eq!(types, 7);
     let transitions = run["state_transitions"].as_u64().unwrap();

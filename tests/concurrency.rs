@@ -676,7 +676,7 @@ fn two_pushfeed_run_processes_on_one_home() {
 #[tokio::test]
 async fn an_event_id_with_an_escaped_quote_is_counted_as_delivered() {
     use pushfeed::adapters::local::firehose::LocalFirehose;
-    use pushfeed::steps::contract::{BranchInput, ReadWindowInput};
+    use pushfeed::steps::contract::ReadWindowInput;
     let dir = tempfile::tempdir().unwrap();
     let home = Home::new(dir.path());
     let line = br#"{"id":"quote\"id","type":"SEND","occurred":"2026-11-26T10:01:00Z","processed":"2026-11-26T10:01:00Z","body":{"push_id":"p"}}"#;
@@ -711,17 +711,7 @@ async fn an_event_id_with_an_escaped_quote_is_counted_as_delivered() {
         settings.routes.clone(),
         hints(),
     );
-    let branch = BranchInput {
-        window: window(),
-        batch: read.batch.clone(),
-        event_type: route.event_type.clone(),
-        table: route.table.clone(),
-        delivery_stream: route.delivery_stream.clone(),
-        staging_key: route.staging_key.clone(),
-        count: route.count,
-        execution: None,
-        attempt: 0,
-    };
+    let branch = read.branch(route);
     pushfeed::steps::deliver(store.as_ref(), &firehose, &settings, branch.clone())
         .await
         .unwrap();

@@ -235,7 +235,7 @@ type Shared = Arc<Mutex<World>>;
 fn step_error(error: &str, state: &str, branch: Option<&BranchInput>) -> TaskError {
     let w = window();
     let e = match error {
-        names::TRANSIENT => StepError::Transient(format!("window {w}: reading the stream: ProvisionedThroughputExceededException on shardId-000000000001")),
+        names::TRANSIENT => StepError::transient(format!("window {w}: reading the stream: ProvisionedThroughputExceededException on shardId-000000000001")),
         names::INVALID_INPUT => match branch {
             Some(b) => StepError::InvalidInput(format!("window {w}, {}: delivery stream {} does not exist", b.event_type, b.delivery_stream)),
             None => StepError::InvalidInput(format!(

@@ -173,7 +173,7 @@ pub fn loaded_columns(route: &Route) -> Vec<&'static str> {
         .collect()
 }
 
-/// The load transaction of design.md "Loading", the same statements on both warehouses except
+/// The load transaction of docs/design.md "Loading", the same statements on both warehouses except
 /// for the lock and temp-table syntax and how the stage is filled (COPY from S3 on Redshift, the
 /// adapter's COPY FROM STDIN of typed columns on PostgreSQL):
 /// lock, stage, keep this batch, the batch's events, replace, insert, ledger row.

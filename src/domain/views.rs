@@ -44,13 +44,14 @@ struct Tables {
     controls: Option<String>,
 }
 
+/// Every `pushfeed canary` event's `id` (so its table's `event_id`) starts with this. The
+/// analyst views exclude it; a vendor id never has it (Airship ids are UUIDs).
+pub const CANARY_ID_PREFIX: &str = "pushfeed-canary-";
+
 /// A table's rows without those `pushfeed canary` put (their stable id prefix,
-/// `crate::canary::CANARY_ID_PREFIX`): analysts never see the deployment's own test events.
+/// [`CANARY_ID_PREFIX`]): analysts never see the deployment's own test events.
 fn without_canaries(table: &str) -> String {
-    format!(
-        "(SELECT * FROM {table} WHERE event_id NOT LIKE '{}%')",
-        crate::canary::CANARY_ID_PREFIX
-    )
+    format!("(SELECT * FROM {table} WHERE event_id NOT LIKE '{CANARY_ID_PREFIX}%')")
 }
 
 impl Tables {

@@ -75,6 +75,24 @@ pub struct ReadWindowOutput {
     pub checkpoint_key: String,
 }
 
+impl ReadWindowOutput {
+    /// The FanOut branch of one of the window's routes, as the state machine's ItemSelector
+    /// builds it (statemachines/ingest-window.asl.json), before the first AwaitObjects check.
+    pub fn branch(&self, route: &RouteBatch) -> BranchInput {
+        BranchInput {
+            window: self.window,
+            batch: self.batch.clone(),
+            event_type: route.event_type.clone(),
+            table: route.table.clone(),
+            delivery_stream: route.delivery_stream.clone(),
+            staging_key: route.staging_key.clone(),
+            count: route.count,
+            execution: self.execution.clone(),
+            attempt: 0,
+        }
+    }
+}
+
 /// The input of Deliver, AwaitObjects and Load: one branch of the FanOut.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BranchInput {
@@ -132,4 +150,23 @@ pub struct LoadOutput {
     /// window): not loaded.
     #[serde(default)]
     pub duplicates: u64,
+}
+
+/// Distinct events of the window the warehouse holds after `loads`, new or already there.
+pub fn rows_loaded(loads: &[LoadOutput]) -> u64 {
+    loads
+        .iter()
+        .map(|l| l.rows_inserted + l.rows_replaced + l.rows_unchanged)
+        .sum()
+}
+
+/// Later copies of an event within the window, dropped by `loads`.
+pub fn duplicates(loads: &[LoadOutput]) -> u64 {
+    loads.iter().map(|l| l.duplicates).sum()
+}
+
+/// read = rejected + unrouted + duplicates dropped + rows loaded: every event of a window
+/// accounted for.
+pub fn adds_up(read: &ReadStats, rejected: &Kept, unrouted: &Kept, loads: &[LoadOutput]) -> bool {
+    read.events == rejected.count + unrouted.count + duplicates(loads) + rows_loaded(loads)
 }

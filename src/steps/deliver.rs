@@ -5,20 +5,15 @@
 
 use std::time::Duration;
 
+use super::branch::check_branch;
 use super::contract::{BranchInput, DeliverOutput};
 use super::error::StepError;
-use super::Settings;
-use crate::domain::keys::ObjectKey;
+use super::{Settings, READ_CHUNK};
 use crate::object_lines::ObjectLines;
 use crate::ports::{
     Delivery, ObjectStore, DELIVERY_MAX_BATCH_BYTES as MAX_BATCH_BYTES,
     DELIVERY_MAX_BATCH_RECORDS as MAX_BATCH_RECORDS,
 };
-
-/// How much of an object the steps read at a time (inflated). Deliver's memory is about this
-/// plus one PutRecordBatch (4 MiB), whatever the window's size; larger parts only made the
-/// inflated buffer, and so the peak, grow with the object (docs/performance.md, Memory).
-pub const READ_CHUNK: usize = 2 << 20;
 
 pub async fn deliver(
     store: &dyn ObjectStore,
@@ -163,7 +158,7 @@ impl Put<'_> {
                     .map(String::as_str)
                     .take(3)
                     .collect();
-                return Err(StepError::Transient(format!(
+                return Err(StepError::transient(format!(
                     "{ctx}: {} records still failed in {} after {attempt} attempts ({})",
                     failed.len(),
                     self.stream,
@@ -175,40 +170,5 @@ impl Put<'_> {
             let backoff = self.settings.deliver_backoff * 2u32.saturating_pow(attempt - 1);
             tokio::time::sleep(backoff.min(Duration::from_secs(5))).await;
         }
-    }
-}
-
-/// A branch's names must agree with the routing table and the key layout; a table is never taken
-/// from the input on trust.
-pub fn check_branch(settings: &Settings, input: &BranchInput) -> Result<(), StepError> {
-    let route = settings.routes.for_type(&input.event_type).ok_or_else(|| {
-        StepError::InvalidInput(format!(
-            "window {}: event type {} has no route in the routing table",
-            input.window, input.event_type
-        ))
-    })?;
-    if route.table != input.table || route.delivery_stream != input.delivery_stream {
-        return Err(StepError::InvalidInput(format!(
-            "window {}: {} routes to table {} through {}, not {} through {}",
-            input.window,
-            input.event_type,
-            route.table,
-            route.delivery_stream,
-            input.table,
-            input.delivery_stream
-        )));
-    }
-    match ObjectKey::parse(&input.staging_key) {
-        Ok(ObjectKey::Staging {
-            window,
-            event_type,
-            batch,
-        }) if window == input.window && event_type == input.event_type && batch == input.batch => {
-            Ok(())
-        }
-        _ => Err(StepError::InvalidInput(format!(
-            "window {}: `{}` is not the staging key of {} batch {}",
-            input.window, input.staging_key, input.event_type, input.batch
-        ))),
     }
 }

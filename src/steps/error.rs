@@ -20,8 +20,14 @@ pub mod names {
 
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
-    #[error("{0}")]
-    Transient(String),
+    /// `message` names the window and what was attempted; `source` is the port's failure, when
+    /// one caused it.
+    #[error("{message}")]
+    Transient {
+        message: String,
+        #[source]
+        source: Option<PortError>,
+    },
     #[error("{0}")]
     InvalidInput(String),
     #[error("window {window}, {event_type}: {arrived} of {expected} records of batch {batch} reached S3 after {attempts} checks; Firehose delivered no more")]
@@ -45,10 +51,18 @@ impl StepError {
     /// The stable name the state machine matches.
     pub fn name(&self) -> &'static str {
         match self {
-            StepError::Transient(_) => names::TRANSIENT,
+            StepError::Transient { .. } => names::TRANSIENT,
             StepError::InvalidInput(_) => names::INVALID_INPUT,
             StepError::ObjectsNotDelivered { .. } => names::OBJECTS_NOT_DELIVERED,
             StepError::LoadFailed { .. } => names::LOAD_FAILED,
+        }
+    }
+
+    /// A failure worth retrying that no port reported (e.g. a window not settled yet).
+    pub fn transient(message: impl Into<String>) -> StepError {
+        StepError::Transient {
+            message: message.into(),
+            source: None,
         }
     }
 
@@ -56,7 +70,10 @@ impl StepError {
     pub fn from_port(context: &str, e: PortError) -> StepError {
         let text = format!("{context}: {e}");
         match e.kind {
-            ErrorKind::Transient => StepError::Transient(text),
+            ErrorKind::Transient => StepError::Transient {
+                message: text,
+                source: Some(e),
+            },
             ErrorKind::NotFound
             | ErrorKind::AlreadyExists
             | ErrorKind::Permanent

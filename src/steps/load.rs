@@ -1,9 +1,8 @@
 //! Load: writes the COPY manifest naming exactly this batch's delivered objects, then runs the
-//! one-transaction load of design.md "Loading" in the warehouse.
+//! one-transaction load of docs/design.md "Loading" in the warehouse.
 
-use super::await_objects::scan_delivered;
+use super::branch::{check_branch, not_delivered, scan_delivered};
 use super::contract::{BranchInput, LoadOutput};
-use super::deliver::check_branch;
 use super::error::StepError;
 use super::Settings;
 use crate::domain::keys::ObjectKey;
@@ -16,22 +15,12 @@ pub async fn load(
     settings: &Settings,
     input: BranchInput,
 ) -> Result<LoadOutput, StepError> {
-    check_branch(settings, &input)?;
-    let route = settings
-        .routes
-        .for_type(&input.event_type)
-        .expect("check_branch found the route");
+    let route = check_branch(settings, &input)?;
     let ctx = format!("window {}, {}", input.window, input.event_type);
     let found = scan_delivered(store, &input).await?;
     if found.distinct < input.count {
-        return Err(StepError::ObjectsNotDelivered {
-            window: input.window,
-            event_type: input.event_type,
-            batch: input.batch.to_string(),
-            expected: input.count,
-            arrived: found.distinct,
-            attempts: input.attempt,
-        });
+        let attempts = input.attempt;
+        return Err(not_delivered(input, found.distinct, attempts));
     }
     // Redshift's COPY takes one compression for every file of a manifest.
     let gzip = found.gzip_objects == found.objects.len();
@@ -86,9 +75,10 @@ pub async fn load(
         columns: loaded_columns(route),
     };
     let counts = warehouse.load(&job).await.map_err(|e| match e.kind {
-        ErrorKind::Transient => {
-            StepError::Transient(format!("{ctx}: loading {}: {e}", route.table))
-        }
+        ErrorKind::Transient => StepError::Transient {
+            message: format!("{ctx}: loading {}: {e}", route.table),
+            source: Some(e),
+        },
         _ => StepError::LoadFailed {
             window: input.window,
             table: route.table.clone(),
@@ -113,7 +103,7 @@ pub async fn load(
     })
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "local"))]
 mod tests {
     use std::io::Write;
     use std::sync::Mutex;

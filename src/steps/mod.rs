@@ -2,12 +2,14 @@
 //! (in `contract`) are the state machine's contract; their errors carry the stable names.
 
 pub mod await_objects;
+pub mod branch;
 pub mod contract;
 pub mod deliver;
 pub mod error;
 pub mod load;
 pub mod notify;
 pub mod read_window;
+pub mod task;
 
 use std::time::Duration;
 
@@ -19,6 +21,11 @@ pub use deliver::deliver;
 pub use error::{names, StepError};
 pub use load::load;
 pub use read_window::read_window;
+
+/// How much of an object the steps read at a time (inflated). Deliver's memory is about this
+/// plus one PutRecordBatch (4 MiB), whatever the window's size; larger parts only made the
+/// inflated buffer, and so the peak, grow with the object (docs/performance.md, Memory).
+pub const READ_CHUNK: usize = 2 << 20;
 
 /// What the steps need to know besides their ports.
 #[derive(Debug, Clone)]

@@ -508,7 +508,7 @@ pub async fn read_window(
     let now = clock.now_ms();
     let settled_at = window.end_ms() + settings.settle_ms;
     if now < settled_at {
-        return Err(StepError::Transient(format!(
+        return Err(StepError::transient(format!(
             "window {window} is not settled until {}: records may still be arriving",
             format_timestamp_ms(settled_at)
         )));
@@ -798,8 +798,7 @@ async fn read_archive(
     let op = || format!("reading raw archive {}", cp.raw_key);
     // Read and inflated in parts, so a re-run from the archive is as bounded as a first read.
     let mut lines =
-        crate::object_lines::ObjectLines::open(store, &cp.raw_key, super::deliver::READ_CHUNK)
-            .await?;
+        crate::object_lines::ObjectLines::open(store, &cp.raw_key, super::READ_CHUNK).await?;
     w.stats.shards = cp.shards.len() as u64;
     while let Some(block) = lines.next_block().await? {
         for line in block.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {

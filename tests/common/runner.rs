@@ -8,7 +8,7 @@ use serde::Serialize;
 
 use pushfeed::domain::window::Window;
 use pushfeed::ports::{Clock, Delivery, Notifier, ObjectStore, Stream, Warehouse};
-use pushfeed::steps::contract::{BranchInput, LoadOutput, ReadWindowInput, ReadWindowOutput};
+use pushfeed::steps::contract::{self, BranchInput, LoadOutput, ReadWindowInput, ReadWindowOutput};
 use pushfeed::steps::notify::{failure_message, Failure};
 use pushfeed::steps::{self, Settings, StepError};
 
@@ -23,24 +23,18 @@ pub struct WindowReport {
 impl WindowReport {
     /// Distinct events of the window the warehouse took, new or already present.
     pub fn rows_loaded(&self) -> u64 {
-        self.loads
-            .iter()
-            .map(|l| l.rows_inserted + l.rows_replaced + l.rows_unchanged)
-            .sum()
+        contract::rows_loaded(&self.loads)
     }
 
     /// Later copies of an event within the window, dropped by the loads.
     pub fn duplicates(&self) -> u64 {
-        self.loads.iter().map(|l| l.duplicates).sum()
+        contract::duplicates(&self.loads)
     }
 
     /// read = rejected + unrouted + duplicates dropped + rows loaded: every event accounted for.
     pub fn adds_up(&self) -> bool {
-        self.read.read.events
-            == self.read.rejected.count
-                + self.read.unrouted.count
-                + self.duplicates()
-                + self.rows_loaded()
+        let r = &self.read;
+        contract::adds_up(&r.read, &r.rejected, &r.unrouted, &self.loads)
     }
 }
 
@@ -102,20 +96,10 @@ pub async fn run_window(
             Err(e) => return Err(fail("ReadWindow", None, e).await),
         };
     // Branches run side by side, as the state machine's Map runs them.
-    let branches = read.routes.iter().map(|route| {
-        let branch = BranchInput {
-            window,
-            batch: read.batch.clone(),
-            event_type: route.event_type.clone(),
-            table: route.table.clone(),
-            delivery_stream: route.delivery_stream.clone(),
-            staging_key: route.staging_key.clone(),
-            count: route.count,
-            execution: Some(execution.clone()),
-            attempt: 0,
-        };
-        run_branch(ports, settings, branch, poll)
-    });
+    let branches = read
+        .routes
+        .iter()
+        .map(|route| run_branch(ports, settings, read.branch(route), poll));
     let mut loads = Vec::new();
     for (result, route) in futures_util::future::join_all(branches)
         .await

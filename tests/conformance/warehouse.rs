@@ -561,15 +561,8 @@ async fn try_load(
         .find(|r| r.event_type == event_type)
         .unwrap_or_else(|| panic!("no {event_type} in window {}", out.window));
     let branch = BranchInput {
-        window: out.window,
-        batch: out.batch.clone(),
-        event_type: r.event_type.clone(),
-        table: r.table.clone(),
-        delivery_stream: r.delivery_stream.clone(),
-        staging_key: r.staging_key.clone(),
-        count: r.count,
-        execution: out.execution.clone(),
         attempt: 1,
+        ..out.branch(r)
     };
     load(t.store, warehouse, t.settings, branch)
         .await

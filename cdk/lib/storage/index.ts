@@ -1,4 +1,4 @@
-// The one bucket of design.md's S3 layout, with lifecycle rules per prefix, and its access-log bucket.
+// The one bucket of the S3 layout (docs/design.md), with lifecycle rules per prefix, and its access-log bucket.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { NagSuppressions } from 'cdk-nag';
@@ -8,7 +8,7 @@ import { CONTRACT } from '../contract';
 
 const layout = CONTRACT.s3.prefixes;
 
-/** The prefixes of design.md "S3 layout", as config/contract.json names them for the tasks too. */
+/** The prefixes of docs/design.md "S3 layout", as config/contract.json names them for the tasks too. */
 export const PREFIXES = {
   raw: layout.raw,
   staging: layout.staging,

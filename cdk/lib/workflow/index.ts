@@ -74,7 +74,7 @@ export class Workflow extends Construct {
         ReplayCommand: this.replayCommand,
       },
       // Execution data is logged too: state carries windows, counts and keys, never a secret
-      // (design.md), and it is what explains a failed window next to the console's history.
+      // (docs/design.md), and it is what explains a failed window next to the console's history.
       logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
       tracingEnabled: true,
       removalPolicy,

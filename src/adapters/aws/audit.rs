@@ -383,7 +383,7 @@ impl AuditFunction {
         }
         let mut started = Vec::new();
         if self.repair_max > 0 {
-            let (todo, _running) = crate::gaps_cli::plan(&status.gaps);
+            let (todo, _running) = crate::audit::plan(&status.gaps);
             for window in todo.into_iter().take(self.repair_max) {
                 let name = repair_name(window, "audit", crate::domain::window::now_ms());
                 let out = acc

@@ -67,7 +67,26 @@ where
         // TimeoutError, DispatchFailure (connection), ResponseError (cut-off body) and the future.
         _ => ErrorKind::Transient,
     };
-    PortError::new(kind, operation, message_of(&e))
+    PortError::new(kind, operation, ServiceError::new(message_of(&e), e))
+}
+
+/// An SDK error as a [`PortError`]'s cause: said as [`message_of`] says it, kept whole as its
+/// source.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct ServiceError {
+    message: String,
+    #[source]
+    source: crate::ports::BoxError,
+}
+
+impl ServiceError {
+    pub fn new(message: String, source: impl Into<crate::ports::BoxError>) -> ServiceError {
+        ServiceError {
+            message,
+            source: source.into(),
+        }
+    }
 }
 
 /// The service's code and message when there is one, else the SDK's whole error chain.

@@ -1,6 +1,6 @@
-//! The Lambda functions' handlers: parse the Task state's payload, call the step, and turn a
-//! [`StepError`] into the failure Lambda reports, whose `error_type` is the stable
-//! `Pushfeed.*` name the state machine's Retry and Catch match (never a Rust type name).
+//! The Lambda functions: [`serve`] is each binary's `main`, and the handlers run a task through
+//! [`crate::steps::task`] (JSON in, the step, a failure under its stable `Pushfeed.*` name) and
+//! hand Lambda the failure as a `Diagnostic` whose `error_type` is that name.
 //!
 //! Each success prints one CloudWatch Embedded Metric Format line (see `crate::metrics`) to stdout,
 //! which Lambda sends to CloudWatch Logs, where it becomes the dashboard's metrics.
@@ -8,31 +8,17 @@
 //! They take ports, not AWS clients, so tests call them with the local adapters and the
 //! binaries in `tasks/` only build the AWS ports and hand them over.
 
-use serde::de::DeserializeOwned;
-use serde::Serialize;
+use lambda_runtime::{service_fn, Diagnostic, LambdaEvent};
 use serde_json::Value;
 
+use super::AwsPorts;
 use crate::domain::window::now_ms;
 use crate::metrics;
 use crate::ports::{Clock, Delivery, ObjectStore, Stream, Warehouse};
-use crate::steps::contract::{BranchInput, ReadWindowInput};
-use crate::steps::{self, names, Settings, StepError};
+use crate::steps::task::{self, Done, Task};
+use crate::steps::Settings;
 
-/// A failed invocation as Lambda reports it: `errorType` and `errorMessage`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TaskFailure {
-    pub error_type: String,
-    pub error_message: String,
-}
-
-impl From<StepError> for TaskFailure {
-    fn from(e: StepError) -> TaskFailure {
-        TaskFailure {
-            error_type: e.name().to_string(),
-            error_message: e.to_string(),
-        }
-    }
-}
+pub use crate::steps::task::TaskFailure;
 
 impl From<TaskFailure> for lambda_runtime::Diagnostic {
     fn from(f: TaskFailure) -> lambda_runtime::Diagnostic {
@@ -52,16 +38,57 @@ pub fn init_tracing() {
         .init();
 }
 
-fn parse<T: DeserializeOwned>(payload: Value, task: &str) -> Result<T, TaskFailure> {
-    serde_json::from_value(payload).map_err(|e| TaskFailure {
-        error_type: names::INVALID_INPUT.to_string(),
-        error_message: format!("the input of {task} is not valid: {e}"),
-    })
+/// A Lambda function's `main`: builds the task's AWS ports once per container from environment
+/// variables (docs/aws.md), then runs the task for each invocation.
+pub async fn serve(task: Task) -> Result<(), lambda_runtime::Error> {
+    init_tracing();
+    let ports = AwsPorts::from_env().await?;
+    let (store, settings) = (ports.store()?, &ports.settings);
+    match task {
+        Task::ReadWindow => {
+            let stream = ports.stream()?;
+            let clock = &*ports.clock;
+            lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async {
+                read_window(&*stream, &*store, clock, settings, event.payload)
+                    .await
+                    .map_err(Diagnostic::from)
+            }))
+            .await
+        }
+        Task::Deliver => {
+            let delivery = ports.delivery();
+            lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async {
+                deliver(&*store, &*delivery, settings, event.payload)
+                    .await
+                    .map_err(Diagnostic::from)
+            }))
+            .await
+        }
+        Task::AwaitObjects => {
+            lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async {
+                await_objects(&*store, settings, event.payload)
+                    .await
+                    .map_err(Diagnostic::from)
+            }))
+            .await
+        }
+        Task::Load => {
+            let warehouse = ports.warehouse()?;
+            lambda_runtime::run(service_fn(|event: LambdaEvent<Value>| async {
+                load(&*store, &*warehouse, settings, event.payload)
+                    .await
+                    .map_err(Diagnostic::from)
+            }))
+            .await
+        }
+    }
 }
 
-fn output<T: Serialize>(value: Result<T, StepError>) -> Result<Value, TaskFailure> {
-    let value = value?;
-    Ok(serde_json::to_value(value).expect("step outputs serialize"))
+/// The JSON result of a task that succeeded, after printing its metric line.
+fn report<O>(done: Done<O>, started: i64, metric: fn(&O, i64, i64) -> String) -> Value {
+    let now = now_ms();
+    println!("{}", metric(&done.output, now, now - started));
+    done.json
 }
 
 pub async fn read_window(
@@ -71,13 +98,9 @@ pub async fn read_window(
     settings: &Settings,
     payload: Value,
 ) -> Result<Value, TaskFailure> {
-    let input: ReadWindowInput = parse(payload, "ReadWindow")?;
     let started = now_ms();
-    let out = steps::read_window(stream, store, clock, settings, input).await;
-    if let Ok(o) = &out {
-        println!("{}", metrics::read_window(o, now_ms(), now_ms() - started));
-    }
-    output(out)
+    let done = task::read_window(stream, store, clock, settings, payload).await?;
+    Ok(report(done, started, metrics::read_window))
 }
 
 pub async fn deliver(
@@ -86,13 +109,9 @@ pub async fn deliver(
     settings: &Settings,
     payload: Value,
 ) -> Result<Value, TaskFailure> {
-    let input: BranchInput = parse(payload, "Deliver")?;
     let started = now_ms();
-    let out = steps::deliver(store, delivery, settings, input).await;
-    if let Ok(o) = &out {
-        println!("{}", metrics::deliver(o, now_ms(), now_ms() - started));
-    }
-    output(out)
+    let done = task::deliver(store, delivery, settings, payload).await?;
+    Ok(report(done, started, metrics::deliver))
 }
 
 pub async fn await_objects(
@@ -100,16 +119,9 @@ pub async fn await_objects(
     settings: &Settings,
     payload: Value,
 ) -> Result<Value, TaskFailure> {
-    let input: BranchInput = parse(payload, "AwaitObjects")?;
     let started = now_ms();
-    let out = steps::await_objects(store, settings, input).await;
-    if let Ok(o) = &out {
-        println!(
-            "{}",
-            metrics::await_objects(o, now_ms(), now_ms() - started)
-        );
-    }
-    output(out)
+    let done = task::await_objects(store, settings, payload).await?;
+    Ok(report(done, started, metrics::await_objects))
 }
 
 pub async fn load(
@@ -118,22 +130,19 @@ pub async fn load(
     settings: &Settings,
     payload: Value,
 ) -> Result<Value, TaskFailure> {
-    let input: BranchInput = parse(payload, "Load")?;
     let started = now_ms();
-    let out = steps::load(store, warehouse, settings, input).await;
-    if let Ok(o) = &out {
-        println!("{}", metrics::load(o, now_ms(), now_ms() - started));
-    }
-    output(out)
+    let done = task::load(store, warehouse, settings, payload).await?;
+    Ok(report(done, started, metrics::load))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::steps::StepError;
 
     #[test]
     fn failures_keep_the_stable_name() {
-        let e = StepError::Transient("window 2026-11-26T10:01Z: throttled".into());
+        let e = StepError::transient("window 2026-11-26T10:01Z: throttled");
         let d = lambda_runtime::Diagnostic::from(TaskFailure::from(e));
         assert_eq!(d.error_type, "Pushfeed.Transient");
         assert_eq!(d.error_message, "window 2026-11-26T10:01Z: throttled");

@@ -8,10 +8,12 @@
 
 pub mod audit;
 pub mod config;
+#[cfg(feature = "local")]
 pub mod doctor;
 pub mod error;
 pub mod firehose;
 pub mod kinesis;
+pub mod kinesis_producer;
 pub mod lambda;
 pub mod redshift;
 pub mod s3;
@@ -21,6 +23,7 @@ pub mod sns;
 pub use config::{AwsPorts, TaskEnv};
 pub use firehose::FirehoseDelivery;
 pub use kinesis::KinesisStream;
+pub use kinesis_producer::KinesisProducer;
 pub use redshift::{RedshiftAuth, RedshiftTarget, RedshiftWarehouse};
 pub use s3::S3ObjectStore;
 pub use sfn::StepFunctions;

@@ -153,6 +153,16 @@ impl RedshiftWarehouse {
         }
     }
 
+    /// A warehouse reached with the SDK's default configuration (credentials, region).
+    pub async fn connect(
+        target: RedshiftTarget,
+        database: impl Into<String>,
+        auth: RedshiftAuth,
+    ) -> RedshiftWarehouse {
+        let client = Client::new(&super::config::load_sdk_config().await);
+        RedshiftWarehouse::new(client, target, database, auth)
+    }
+
     pub fn with_polling(mut self, polling: Polling) -> RedshiftWarehouse {
         self.polling = polling;
         self

@@ -50,6 +50,11 @@ impl StepFunctions {
         StepFunctions { client }
     }
 
+    /// Step Functions with the SDK's default configuration (credentials, region).
+    pub async fn connect() -> StepFunctions {
+        StepFunctions::new(Client::new(&super::config::load_sdk_config().await))
+    }
+
     /// StartExecution; returns the execution's ARN. Names are unique per state machine for 90
     /// days, so a repeated name fails with ExecutionAlreadyExists (a permanent error).
     pub async fn start(

@@ -127,7 +127,7 @@ impl LocalStack {
                     format!("connecting to the database {} names", env::DATABASE_URL),
                     format!(
                         "{}: check that the server runs and the URL's host, port and database, or unset {} to use the private cluster under {}",
-                        e.message,
+                        e.source,
                         env::DATABASE_URL,
                         home.postgres_dir().display()
                     ),

@@ -444,7 +444,7 @@ impl MissingStream {
     }
 
     fn error(&self) -> PortError {
-        PortError::not_found(self.why.operation.clone(), self.why.message.clone())
+        PortError::not_found(self.why.operation.clone(), self.why.source.to_string())
     }
 }
 
