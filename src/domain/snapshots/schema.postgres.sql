@@ -344,13 +344,13 @@ CREATE INDEX IF NOT EXISTS push_web_clicks_named_user_id ON push_web_clicks (nam
 
 CREATE OR REPLACE VIEW push_campaign_performance AS
 WITH push_events AS (
-  SELECT push_id, CAST('send' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM push_sends
+  SELECT push_id, CAST('send' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM (SELECT * FROM push_sends WHERE event_id NOT LIKE 'pushfeed-canary-%') src
   UNION ALL
-  SELECT push_id, CAST('rejected' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM push_send_rejections
+  SELECT push_id, CAST('rejected' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM (SELECT * FROM push_send_rejections WHERE event_id NOT LIKE 'pushfeed-canary-%') src
   UNION ALL
-  SELECT push_id, CAST('aborted' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM push_send_aborts
+  SELECT push_id, CAST('aborted' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM (SELECT * FROM push_send_aborts WHERE event_id NOT LIKE 'pushfeed-canary-%') src
   UNION ALL
-  SELECT push_id, CAST('control' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM push_controls
+  SELECT push_id, CAST('control' AS VARCHAR(8)) AS kind, channel_id, group_id, occurred_at FROM (SELECT * FROM push_controls WHERE event_id NOT LIKE 'pushfeed-canary-%') src
 ),
 per_channel AS (
   SELECT push_id, kind, channel_id, MAX(group_id) AS group_id, MIN(occurred_at) AS first_at
@@ -371,25 +371,25 @@ pushes AS (
 ),
 direct AS (
   SELECT push_id, COUNT(DISTINCT channel_id) AS direct_opens
-  FROM push_opens
+  FROM (SELECT * FROM push_opens WHERE event_id NOT LIKE 'pushfeed-canary-%') src
   WHERE open_kind = 'direct' AND push_id IS NOT NULL
   GROUP BY push_id
 ),
 opened_pairs AS (
   SELECT DISTINCT push_id, channel_id
-  FROM push_opens
+  FROM (SELECT * FROM push_opens WHERE event_id NOT LIKE 'pushfeed-canary-%') src
   WHERE open_kind IN ('direct', 'influenced') AND push_id IS NOT NULL AND channel_id IS NOT NULL
 ),
 first_sends AS (
   SELECT s.push_id, s.channel_id, MIN(s.occurred_at) AS sent_at
-  FROM push_sends s
+  FROM (SELECT * FROM push_sends WHERE event_id NOT LIKE 'pushfeed-canary-%') s
   JOIN opened_pairs x ON x.push_id = s.push_id AND x.channel_id = s.channel_id
   GROUP BY s.push_id, s.channel_id
 ),
 attributed AS (
   SELECT f.push_id, COUNT(DISTINCT f.channel_id) AS attributed_opens
   FROM first_sends f
-  JOIN push_opens o ON o.push_id = f.push_id AND o.channel_id = f.channel_id
+  JOIN (SELECT * FROM push_opens WHERE event_id NOT LIKE 'pushfeed-canary-%') o ON o.push_id = f.push_id AND o.channel_id = f.channel_id
   WHERE o.open_kind IN ('direct', 'influenced')
     AND o.occurred_at >= f.sent_at
     AND o.occurred_at <= f.sent_at + INTERVAL '12 hours'
@@ -412,17 +412,17 @@ LEFT JOIN attributed a ON a.push_id = p.push_id;
 
 CREATE OR REPLACE VIEW push_holdout_uplift AS
 WITH groups AS (
-  SELECT DISTINCT group_id FROM push_controls WHERE group_id IS NOT NULL
+  SELECT DISTINCT group_id FROM (SELECT * FROM push_controls WHERE event_id NOT LIKE 'pushfeed-canary-%') src WHERE group_id IS NOT NULL
 ),
 held_out AS (
   SELECT group_id, channel_id, MIN(occurred_at) AS t
-  FROM push_controls
+  FROM (SELECT * FROM push_controls WHERE event_id NOT LIKE 'pushfeed-canary-%') src
   WHERE group_id IS NOT NULL AND channel_id IS NOT NULL
   GROUP BY group_id, channel_id
 ),
 treated AS (
   SELECT s.group_id, s.channel_id, MIN(s.occurred_at) AS t
-  FROM push_sends s
+  FROM (SELECT * FROM push_sends WHERE event_id NOT LIKE 'pushfeed-canary-%') s
   JOIN groups g ON g.group_id = s.group_id
   LEFT JOIN held_out h ON h.group_id = s.group_id AND h.channel_id = s.channel_id
   WHERE s.channel_id IS NOT NULL AND h.channel_id IS NULL
@@ -436,7 +436,7 @@ arms AS (
 opened AS (
   SELECT DISTINCT a.group_id, a.channel_id, a.is_control
   FROM arms a
-  JOIN push_opens o ON o.channel_id = a.channel_id
+  JOIN (SELECT * FROM push_opens WHERE event_id NOT LIKE 'pushfeed-canary-%') o ON o.channel_id = a.channel_id
     AND o.occurred_at >= a.t
     AND o.occurred_at <= a.t + INTERVAL '12 hours'
 ),
@@ -469,11 +469,11 @@ FROM rates;
 
 CREATE OR REPLACE VIEW customer_send_hours AS
 WITH bounds AS (
-  SELECT MAX(occurred_at) AS ref_at FROM push_opens
+  SELECT MAX(occurred_at) AS ref_at FROM (SELECT * FROM push_opens WHERE event_id NOT LIKE 'pushfeed-canary-%') src
 ),
 user_hours AS (
   SELECT o.named_user_id, CAST(EXTRACT(HOUR FROM o.occurred_local) AS INTEGER) AS local_hour, COUNT(*) AS n
-  FROM push_opens o
+  FROM (SELECT * FROM push_opens WHERE event_id NOT LIKE 'pushfeed-canary-%') o
   CROSS JOIN bounds b
   WHERE o.named_user_id IS NOT NULL
     AND o.occurred_at > b.ref_at - INTERVAL '1440 hours'
@@ -516,11 +516,11 @@ LEFT JOIN customer_ranked c ON c.named_user_id = u.named_user_id AND c.pick = 1;
 
 CREATE OR REPLACE VIEW customer_push_engagement AS
 WITH bounds AS (
-  SELECT MAX(occurred_at) AS ref_at FROM push_sends
+  SELECT MAX(occurred_at) AS ref_at FROM (SELECT * FROM push_sends WHERE event_id NOT LIKE 'pushfeed-canary-%') src
 ),
 received AS (
   SELECT DISTINCT s.named_user_id, s.push_id
-  FROM push_sends s
+  FROM (SELECT * FROM push_sends WHERE event_id NOT LIKE 'pushfeed-canary-%') s
   CROSS JOIN bounds b
   WHERE s.named_user_id IS NOT NULL
     AND s.push_id IS NOT NULL
@@ -529,7 +529,7 @@ received AS (
 ),
 opened AS (
   SELECT named_user_id, push_id, MAX(occurred_at) AS last_open_at
-  FROM push_opens
+  FROM (SELECT * FROM push_opens WHERE event_id NOT LIKE 'pushfeed-canary-%') src
   WHERE open_kind = 'direct' AND named_user_id IS NOT NULL AND push_id IS NOT NULL
   GROUP BY named_user_id, push_id
 )
