@@ -234,7 +234,7 @@ fn asl_substitute(values: &std::collections::HashMap<String, String>) -> String 
     asl::substitute(pushfeed::doctor::DEFINITION, values).unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deployed_stage_passes_and_a_broken_one_names_each_failure() {
     let sdk = sdk().await;
     let routes = RoutingTable::default_routes();
@@ -379,7 +379,7 @@ fn canary(stage: &str, data_api: &str, deadline: &str) -> std::process::Child {
         .unwrap()
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_canary_puts_marked_events_and_waits_for_their_rows_through_the_data_api() {
     let sdk = sdk().await;
     let routes = RoutingTable::default_routes();
