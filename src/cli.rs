@@ -255,6 +255,23 @@ enum Command {
         /// Where to write the page.
         #[arg(long, default_value = "report.html")]
         out: PathBuf,
+        /// Read the views in Redshift through the Data API instead of the local warehouse.
+        #[arg(long, requires = "database")]
+        aws: bool,
+        /// The Redshift Serverless workgroup (without --secret-arn: as your own IAM identity).
+        #[arg(long, conflicts_with = "cluster_id", requires = "aws")]
+        workgroup: Option<String>,
+        /// The provisioned cluster (needs --db-user or --secret-arn).
+        #[arg(long, requires = "aws")]
+        cluster_id: Option<String>,
+        #[arg(long, requires = "aws")]
+        database: Option<String>,
+        /// A Secrets Manager secret with the database credentials of a `pushfeed_analysts` user.
+        #[arg(long, conflicts_with = "db_user", requires = "aws")]
+        secret_arn: Option<String>,
+        /// A database user in `pushfeed_analysts`, for temporary cluster credentials.
+        #[arg(long, requires = "aws")]
+        db_user: Option<String>,
     },
     /// The local warehouse for analysts' tools.
     Warehouse {
@@ -583,15 +600,35 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Report { out } => {
-            let stack = start_stack(&home, &settings).await?;
-            let data = crate::analysts::report::gather(
-                &*stack.warehouse,
-                Some(&*stack.store),
-                settings.routes.routes(),
-            )
-            .await;
-            stack.shutdown().await?;
+        Command::Report {
+            out,
+            aws,
+            workgroup,
+            cluster_id,
+            database,
+            secret_arn,
+            db_user,
+        } => {
+            let data = if aws {
+                let target = cli_aws::Target {
+                    workgroup,
+                    cluster_id,
+                    database: database.unwrap_or_default(),
+                    secret_arn,
+                    db_user,
+                };
+                cli_aws::report(target, &settings.routes).await
+            } else {
+                let stack = start_stack(&home, &settings).await?;
+                let data = crate::analysts::report::gather(
+                    &*stack.warehouse,
+                    Some(&*stack.store),
+                    settings.routes.routes(),
+                )
+                .await;
+                stack.shutdown().await?;
+                data
+            };
             let page = crate::analysts::report::render(
                 &data?,
                 "pushfeed: the analysts' report",

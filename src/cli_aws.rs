@@ -15,7 +15,7 @@ pub fn execution_name(window: Window, now_ms: i64) -> String {
     format!("{}-replay-{compact}", window.to_string().replace(':', "-"))
 }
 
-/// Where `schema --aws` applies the DDL.
+/// The Redshift that `schema --aws` applies the DDL to, or `report --aws` reads.
 #[cfg_attr(not(feature = "aws"), allow(dead_code))]
 pub struct Target {
     pub workgroup: Option<String>,
@@ -33,6 +33,13 @@ mod imp {
         _target: Target,
         _routes: &crate::domain::routes::RoutingTable,
     ) -> Result<()> {
+        unavailable()
+    }
+
+    pub async fn report(
+        _target: Target,
+        _routes: &crate::domain::routes::RoutingTable,
+    ) -> Result<crate::analysts::report::ReportData> {
         unavailable()
     }
 
@@ -136,6 +143,33 @@ mod imp {
             crate::domain::access::ANALYST_GROUP
         );
         Ok(())
+    }
+
+    /// Reads the analyst views in Redshift for `pushfeed report --aws`. An analyst signs in as
+    /// themself: a secret or database user in `pushfeed_analysts`, or on a workgroup their own
+    /// IAM identity. Rejections by reason are read from the bucket's `rejected/` objects, which
+    /// an analyst's identity may not read: the AWS report leaves that chart out.
+    pub async fn report(
+        target: Target,
+        routes: &crate::domain::routes::RoutingTable,
+    ) -> Result<crate::analysts::report::ReportData> {
+        use crate::adapters::aws::redshift::{RedshiftAuth, RedshiftTarget, RedshiftWarehouse};
+        let where_ = match (target.workgroup, target.cluster_id) {
+            (Some(w), None) => RedshiftTarget::Workgroup(w),
+            (None, Some(c)) => RedshiftTarget::Cluster(c),
+            _ => bail!("report --aws needs --workgroup (Redshift Serverless) or --cluster-id"),
+        };
+        let auth = match (&where_, target.secret_arn, target.db_user) {
+            (_, Some(s), _) => RedshiftAuth::SecretArn(s),
+            (RedshiftTarget::Cluster(_), None, Some(u)) => RedshiftAuth::DbUser(u),
+            (RedshiftTarget::Workgroup(_), None, _) => RedshiftAuth::Iam,
+            (RedshiftTarget::Cluster(_), None, None) => bail!(
+                "report --aws --cluster-id needs --db-user or --secret-arn: a database user in the group {}",
+                crate::domain::access::ANALYST_GROUP
+            ),
+        };
+        let warehouse = RedshiftWarehouse::connect(where_, target.database, auth).await;
+        crate::analysts::report::gather(&warehouse, None, routes.routes()).await
     }
 
     /// One StartExecution per window, `{"window": W}`; prints each execution's console link.
@@ -309,7 +343,7 @@ mod imp_doctor {
 
 #[cfg(not(feature = "aws"))]
 pub use imp::{canary, doctor};
-pub use imp::{executions, history, loadgen, replay, schema};
+pub use imp::{executions, history, loadgen, replay, report, schema};
 #[cfg(feature = "aws")]
 pub use imp_doctor::{canary, doctor};
 

@@ -89,3 +89,102 @@ async fn an_analyst_login_reads_every_table_and_view_and_cannot_write() {
         .await
         .unwrap();
 }
+
+/// The `data-value`s of every cell of table `id` on the page, row by row.
+fn cells(page: &str, id: &str) -> Vec<Vec<String>> {
+    let start = page
+        .find(&format!("<table id=\"{id}\""))
+        .unwrap_or_else(|| panic!("the page has no table {id}"));
+    let body = &page[start..start + page[start..].find("</table>").unwrap()];
+    let body = &body[body.find("<tbody>").unwrap()..];
+    body.split("<tr>")
+        .skip(1)
+        .map(|row| {
+            row.split("data-value=\"")
+                .skip(1)
+                .map(|v| v[..v.find('"').unwrap()].to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn report_aws_reads_the_views_through_the_data_api() {
+    let pg = Postgres::start().await;
+    let conninfo = pg.database("pushfeed").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalObjectStore::new(dir.path(), "pushfeed-harness"));
+    let harness = harness::harness(&conninfo, store).await;
+    let admin = harness::warehouse(&harness).await;
+    let routes = RoutingTable::default_routes();
+    pushfeed::analysts::apply_schema(&admin, routes.routes())
+        .await
+        .unwrap();
+    // Two channels sent push p1 in group g1, one of them opened it directly an hour later; a
+    // third channel is g1's control; one window in the ledger.
+    let w = "2026-12-01 10:00:00+00";
+    let rows = [
+        format!("INSERT INTO push_sends (event_id, occurred_at, window_start, channel_id, named_user_id, push_id, group_id) VALUES ('s1', '2026-12-01 10:00:05+00', '{w}', 'c1', 'u1', 'p1', 'g1'), ('s2', '2026-12-01 10:00:06+00', '{w}', 'c2', 'u2', 'p1', 'g1')"),
+        format!("INSERT INTO push_controls (event_id, occurred_at, window_start, channel_id, named_user_id, push_id, group_id) VALUES ('k1', '2026-12-01 10:00:07+00', '{w}', 'c3', 'u3', 'p1', 'g1')"),
+        format!("INSERT INTO push_opens (event_id, occurred_at, window_start, channel_id, named_user_id, push_id, open_kind) VALUES ('o1', '2026-12-01 11:00:00+00', '{w}', 'c1', 'u1', 'p1', 'direct')"),
+        format!("INSERT INTO pushfeed_loads (window_start, event_type, table_name, batch_id, object_count, rows_staged, rows_inserted, rows_replaced) VALUES ('{w}', 'SEND', 'push_sends', 'b1', 1, 2, 2, 0)"),
+    ];
+    admin.apply_schema(&rows).await.unwrap();
+    let refresh: Vec<String> = pushfeed::domain::views::views(routes.routes())
+        .iter()
+        .map(|v| format!("REFRESH MATERIALIZED VIEW {}", v.name))
+        .collect();
+    admin.apply_schema(&refresh).await.unwrap();
+
+    let out_dir = tempfile::tempdir().unwrap();
+    let page_path = out_dir.path().join("report.html");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_pushfeed"))
+        .arg("--home")
+        .arg(out_dir.path().join("home"))
+        .args([
+            "report",
+            "--aws",
+            "--workgroup",
+            "harness",
+            "--database",
+            "pushfeed",
+            "--out",
+        ])
+        .arg(&page_path)
+        .env("AWS_ENDPOINT_URL_REDSHIFT_DATA", harness.endpoint())
+        .env("AWS_REGION", "us-east-1")
+        .env("AWS_ACCESS_KEY_ID", "harness")
+        .env("AWS_SECRET_ACCESS_KEY", "harness")
+        .env_remove("AWS_PROFILE")
+        .env_remove("PUSHFEED_ROUTES")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let page = std::fs::read_to_string(&page_path).unwrap();
+    // The campaign row: p1, g1, two sends, one direct open, a rate of one half.
+    let campaigns = cells(&page, "campaigns");
+    assert_eq!(campaigns.len(), 1, "{campaigns:?}");
+    let row = &campaigns[0];
+    assert_eq!(row[0], "p1", "{row:?}");
+    assert!(row.contains(&"g1".to_string()), "{row:?}");
+    assert!(row.contains(&"0.5".to_string()), "{row:?}");
+    // The same figures the in-process adapter gathers from the same views.
+    let local = pushfeed::analysts::report::gather(&admin, None, routes.routes())
+        .await
+        .unwrap();
+    let expected =
+        pushfeed::analysts::report::render(&local, "pushfeed: the analysts' report", "now")
+            .unwrap();
+    for id in ["campaigns", "freshness"] {
+        assert_eq!(cells(&page, id), cells(&expected, id), "table {id}");
+    }
+    // No process went to anything but the harness: the page names the window it loaded.
+    assert!(
+        page.contains("2026-12-01"),
+        "the windows chart has the ledger's window"
+    );
+}
