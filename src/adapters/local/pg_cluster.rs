@@ -496,6 +496,7 @@ impl PgCluster {
             initialized = true;
         }
 
+        self.clear_stale_pid_file()?;
         if self.status(bins, account)? {
             self.check_running_here()?;
             self.wait_ready(bins, account, Instant::now() + self.start_timeout, 0)?;
@@ -865,6 +866,34 @@ impl PgCluster {
             }
             std::thread::sleep(STOP_POLL_INTERVAL);
         }
+    }
+
+    /// A postmaster.pid that names no live postgres process is stale: left by a crash, or
+    /// empty or garbage after a full disk. pg_ctl would take a live unrelated pid in it for a
+    /// running server (and wait out the start timeout), and postgres refuses to start on a file
+    /// it cannot parse; we hold the cluster's lock, so no start of ours is under way, and the
+    /// file is removed. Without /proc there is no telling, and the file is left to postgres.
+    fn clear_stale_pid_file(&self) -> Result<(), ClusterError> {
+        let pid_file = self.data_dir().join("postmaster.pid");
+        let Ok(contents) = fs::read(&pid_file) else {
+            return Ok(());
+        };
+        if !Path::new("/proc/self").exists() {
+            return Ok(());
+        }
+        let pid = std::str::from_utf8(&contents)
+            .ok()
+            .and_then(|text| text.lines().next())
+            .and_then(|line| line.trim().parse::<u32>().ok())
+            .filter(|pid| *pid > 0);
+        let is_postgres = pid.is_some_and(|pid| {
+            fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|comm| comm.trim_end().starts_with("postgres"))
+        });
+        if is_postgres {
+            return Ok(());
+        }
+        fs::remove_file(&pid_file).map_err(|source| io_error("remove", &pid_file, source))
     }
 
     fn status(&self, bins: &PgBinaries, account: Option<Account>) -> Result<bool, ClusterError> {
@@ -1296,6 +1325,43 @@ mod tests {
         );
         assert!(!cluster.is_running());
         eprintln!("timings: first start (initdb + start) {first_ms} ms, restart {restart_ms} ms, stop {stop_ms} ms");
+    }
+
+    #[test]
+    fn a_stale_garbage_or_empty_pid_file_and_a_torn_initdb_do_not_block_a_start() {
+        let mut scratch = Scratch::new("stale");
+        // Before the fix, a live unrelated pid made the start wait this long, then fail.
+        let cluster = scratch
+            .cluster()
+            .with_start_timeout(Duration::from_secs(15));
+        // An initdb that crashed half-way left its scratch directory with files in it.
+        let torn = cluster.root().join(INIT_DIR).join("base/1");
+        fs::create_dir_all(&torn).unwrap();
+        fs::write(torn.join("112"), b"half a relation").unwrap();
+        assert_eq!(cluster.ensure_started().unwrap(), Started::Initialized);
+        assert!(!cluster.root().join(INIT_DIR).exists());
+        cluster.stop().unwrap();
+        let pid_file = cluster.data_dir().join("postmaster.pid");
+        // pid 1 is alive and is not postgres; the rest of the file looks real.
+        let live_unrelated = format!(
+            "1\n{}\n1700000000\n{}\n{}\nlocalhost\n  5432001 0\nready   \n",
+            cluster.data_dir().display(),
+            cluster.port(),
+            cluster.socket_dir().display()
+        );
+        for (what, contents) in [
+            ("empty", String::new()),
+            ("garbage", "\u{0}\u{0}not a pid file".to_string()),
+            ("a live unrelated pid", live_unrelated),
+        ] {
+            fs::write(&pid_file, &contents).unwrap();
+            let started = cluster
+                .ensure_started()
+                .unwrap_or_else(|e| panic!("{what} postmaster.pid: {e}"));
+            assert_eq!(started, Started::Started, "{what}");
+            assert_eq!(psql(&cluster, "postgres", "select 1"), "1", "{what}");
+            cluster.stop().unwrap();
+        }
     }
 
     #[test]
