@@ -58,3 +58,13 @@ test('the outputs tell the vendor, the operator and the schema command what they
   }
   expect(JSON.stringify(Object.entries(outputs).find(([k]) => k.startsWith('SchemaCommand'))![1].Value)).toContain('pushfeed schema --aws --workgroup test-pushfeed-warehouse --database pushfeed --secret-arn');
 });
+
+test('WarehouseEndpoint joins only strings: the host and the port the workgroup is given', () => {
+  const template = synth().template;
+  template.hasResourceProperties('AWS::RedshiftServerless::Workgroup', { Port: 5439 });
+  const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
+  const endpoint = JSON.stringify(Object.entries(outputs).find(([k]) => k.includes('WarehouseEndpoint'))![1].Value);
+  expect(endpoint).toContain('"5439"');
+  // cfn-lint E6101: an integer attribute inside Fn::Join.
+  expect(endpoint).not.toContain('Endpoint.Port');
+});

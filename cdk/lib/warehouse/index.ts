@@ -1,5 +1,5 @@
 // Redshift: a new Serverless namespace and workgroup, or an existing workgroup or cluster; the COPY role; the Load task's grants.
-import { ArnFormat, CfnOutput, Fn, RemovalPolicy, Stack, Token } from 'aws-cdk-lib';
+import { ArnFormat, CfnOutput, Fn, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as redshiftserverless from 'aws-cdk-lib/aws-redshiftserverless';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -8,6 +8,9 @@ import { NagSuppressions } from 'cdk-nag';
 import { Construct } from 'constructs';
 import { RedshiftConfig, physicalName } from '../config';
 import { PREFIXES } from '../storage';
+
+/** Redshift Serverless's default port, set explicitly on the workgroup. */
+const WAREHOUSE_PORT = 5439;
 
 export interface WarehouseProps {
   readonly stage: string;
@@ -107,6 +110,9 @@ export class Warehouse extends Construct {
           publiclyAccessible: false,
           subnetIds: config.subnetIds,
           securityGroupIds: config.securityGroupIds,
+          // Set, not defaulted, so WarehouseEndpoint can name it: the workgroup's
+          // Endpoint.Port attribute is an integer, which Fn::Join may not take.
+          port: WAREHOUSE_PORT,
         });
         this.workgroup.addResourceDependency(namespace);
         this.workgroup.applyRemovalPolicy(props.destroyOnDelete ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN);
@@ -131,7 +137,7 @@ export class Warehouse extends Construct {
         new CfnOutput(this, 'WorkgroupName', { value: namespaceName, description: 'The Redshift Serverless workgroup' });
         // Where SAS, Power BI and SQL tools connect (docs/analysts.md, "Connecting").
         new CfnOutput(this, 'WarehouseEndpoint', {
-          value: Fn.join(':', [this.workgroup.attrWorkgroupEndpointAddress, Token.asString(this.workgroup.attrWorkgroupEndpointPort)]),
+          value: Fn.join(':', [this.workgroup.attrWorkgroupEndpointAddress, String(WAREHOUSE_PORT)]),
           description: 'The Redshift endpoint (host:port) for analysts\' tools; logins in the group pushfeed_analysts',
         });
         new CfnOutput(this, 'AdminSecretArn', {
