@@ -1,7 +1,9 @@
 //! The analysts' read-only group in the Redshift dialect, through the real Redshift adapter on the
 //! Redshift harness: `schema --aws`'s steps create `pushfeed_analysts` once and grant SELECT on
 //! every table and (materialized) view, again after the views are re-created; a login made with
-//! the README's SQL reads them all and is refused every write.
+//! the README's SQL reads them all and is refused every write. The Redshift-dialect views give
+//! the PostgreSQL views' rows on the same events, and `pushfeed report --aws` reads them through
+//! the Data API.
 #![cfg(feature = "aws")]
 
 mod conformance;
@@ -187,4 +189,163 @@ async fn report_aws_reads_the_views_through_the_data_api() {
         page.contains("2026-12-01"),
         "the windows chart has the ledger's window"
     );
+}
+
+/// A value as both warehouses can agree on it: numbers to nine decimals, timestamps without the
+/// `T`, a UTC suffix or zero milliseconds.
+fn normalized(v: &Option<String>) -> String {
+    let Some(v) = v else {
+        return "NULL".into();
+    };
+    if let Ok(x) = v.parse::<f64>() {
+        return format!("{x:.9}");
+    }
+    let mut t = v.replacen('T', " ", 1);
+    for suffix in ["Z", "+00:00", "+00"] {
+        if let Some(s) = t.strip_suffix(suffix) {
+            t = s.to_string();
+        }
+    }
+    if let Some(s) = t.strip_suffix(".000") {
+        t = s.to_string();
+    }
+    t
+}
+
+async fn view_rows(w: &dyn Warehouse, view: &str) -> (Vec<String>, Vec<Vec<String>>) {
+    let r = w
+        .query(&format!("SELECT * FROM {view}"))
+        .await
+        .unwrap_or_else(|e| panic!("{view}: {e}"));
+    let mut rows: Vec<Vec<String>> = r
+        .rows
+        .iter()
+        .map(|row| row.iter().map(normalized).collect())
+        .collect();
+    rows.sort();
+    (r.columns, rows)
+}
+
+/// Hand-built events over a month that crosses both daylight-saving ends (Europe 25 October,
+/// the US 1 November), with an invalid and a missing zone, sends, controls and opens of every
+/// kind inside and outside the 12-hour attribution window, as INSERTs both warehouses run.
+fn month_of_events() -> Vec<String> {
+    let zones = [
+        Some("Europe/London"),
+        Some("America/New_York"),
+        Some("Asia/Kolkata"),
+        Some("Australia/Sydney"),
+        Some("Not/AZone"),
+        None,
+    ];
+    let base = pushfeed::domain::window::parse_timestamp_ms("2026-10-20T08:00:00Z").unwrap();
+    let ts = |ms: i64| pushfeed::domain::window::format_timestamp_ms(ms);
+    let local = |ms: i64, zone: Option<&str>| {
+        let l = ts(pushfeed::domain::local_time::local_ms(ms, zone));
+        l.replacen('T', " ", 1).trim_end_matches('Z').to_string()
+    };
+    let quote = |z: Option<&str>| z.map_or("NULL".to_string(), |z| format!("'{z}'"));
+    let (mut sends, mut controls, mut opens) = (Vec::new(), Vec::new(), Vec::new());
+    for p in 0..8i64 {
+        let group = format!("g{}", p % 3);
+        for u in 0..14i64 {
+            let zone = zones[(u % 6) as usize];
+            let at = base + p * 2 * 86_400_000 + u * 37 * 60_000;
+            let row = format!(
+                "'{}', '{}', '{}', '2026-10-20 08:00:00+00', 'c{u}', 'u{u}', {}, 'p{p}', '{group}'",
+                format!("e-{p}-{u}"),
+                ts(at),
+                local(at, zone),
+                quote(zone)
+            );
+            if (u + p) % 4 == 0 {
+                controls.push(format!("({row})"));
+            } else {
+                sends.push(format!("({row})"));
+            }
+            // Opens after 1 to 19 hours: some attributed, some not; direct and influenced.
+            if (u * p + u) % 3 != 0 {
+                let open_at = at + ((u + p) % 19 + 1) * 3_600_000;
+                let kind = if (u + p) % 2 == 0 {
+                    "direct"
+                } else {
+                    "influenced"
+                };
+                opens.push(format!(
+                    "('o-{p}-{u}', '{}', '{}', '2026-10-20 08:00:00+00', 'c{u}', 'u{u}', {}, 'p{p}', '{group}', '{kind}')",
+                    ts(open_at),
+                    local(open_at, zone),
+                    quote(zone)
+                ));
+            }
+            // Organic opens at the user's habitual hour, so send hours have a customer basis.
+            for k in 0..(u % 4) {
+                let open_at = base + (p * 3 + k) * 86_400_000 + (u % 24) * 3_600_000;
+                opens.push(format!(
+                    "('g-{p}-{u}-{k}', '{}', '{}', '2026-10-20 08:00:00+00', 'c{u}', 'u{u}', {}, NULL, NULL, 'organic')",
+                    ts(open_at),
+                    local(open_at, zone),
+                    quote(zone)
+                ));
+            }
+        }
+    }
+    let cols = "event_id, occurred_at, occurred_local, window_start, channel_id, named_user_id, iana_timezone, push_id, group_id";
+    vec![
+        format!(
+            "INSERT INTO push_sends ({cols}) VALUES {}",
+            sends.join(", ")
+        ),
+        format!(
+            "INSERT INTO push_controls ({cols}) VALUES {}",
+            controls.join(", ")
+        ),
+        format!(
+            "INSERT INTO push_opens ({cols}, open_kind) VALUES {}",
+            opens.join(", ")
+        ),
+    ]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_redshift_views_give_the_postgres_views_numbers_on_the_same_events() {
+    let pg = Postgres::start().await;
+    let redshift_db = pg.database("redshift").await;
+    let postgres_db = pg.database("postgres_dialect").await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(LocalObjectStore::new(dir.path(), "pushfeed-harness"));
+    let harness = harness::harness(&redshift_db, store.clone()).await;
+    let redshift = harness::warehouse(&harness).await;
+    let local =
+        pushfeed::adapters::local::postgres::PostgresWarehouse::connect(&postgres_db, store)
+            .await
+            .unwrap();
+    let routes = RoutingTable::default_routes();
+    let events = month_of_events();
+    for w in [&redshift as &dyn Warehouse, &local] {
+        pushfeed::analysts::apply_schema(w, routes.routes())
+            .await
+            .unwrap();
+        w.apply_schema(&events).await.unwrap();
+    }
+    // Materialized in Redshift; on the harness, as on Redshift between auto refreshes, read after
+    // a REFRESH.
+    let views = pushfeed::domain::views::views(routes.routes());
+    let refresh: Vec<String> = views
+        .iter()
+        .map(|v| format!("REFRESH MATERIALIZED VIEW {}", v.name))
+        .collect();
+    redshift.apply_schema(&refresh).await.unwrap();
+    assert_eq!(views.len(), 4);
+    for v in &views {
+        let (rs_columns, rs_rows) = view_rows(&redshift, v.name).await;
+        let (pg_columns, pg_rows) = view_rows(&local, v.name).await;
+        assert_eq!(rs_columns, pg_columns, "{}: columns", v.name);
+        assert!(rs_rows.len() >= 3, "{}: {} rows", v.name, rs_rows.len());
+        assert_eq!(
+            rs_rows, pg_rows,
+            "{}: rows differ between the dialects",
+            v.name
+        );
+    }
 }
