@@ -797,7 +797,7 @@ async fn run_windows(
     windows: &[Window],
     kind: &str,
     progress: bool,
-) -> Result<Vec<WindowRun>> {
+) -> Result<Runs> {
     // A window still open would only be retried until the state machine gives up.
     if let Some(last) = windows.last() {
         let settled = last.end_ms() + settings.settle_ms;
@@ -870,12 +870,40 @@ async fn run_windows(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    stack.shutdown().await?;
-    Ok(runs)
+    // A bucket the stand-in cannot write into fails the windows in AwaitObjects; the runs are
+    // still reported, and the failure names this cause (`check_runs`).
+    let mut problem = stack.firehose.delivery_problem();
+    if let Err(e) = stack.shutdown().await {
+        problem = problem.or(Some(e.to_string()));
+    }
+    let delivery_problem = problem.map(|p| {
+        format!(
+            "objects were not delivered because the Firehose stand-in cannot write into {}: {p}. Make it writable (its records wait under {}) and re-run the window",
+            home.bucket_dir().display(),
+            home.firehose_dir().display()
+        )
+    });
+    Ok(Runs {
+        runs,
+        delivery_problem,
+    })
+}
+
+/// The windows one command ran, and why delivery into the bucket failed, if it did.
+struct Runs {
+    runs: Vec<WindowRun>,
+    delivery_problem: Option<String>,
+}
+
+impl std::ops::Deref for Runs {
+    type Target = Vec<WindowRun>;
+    fn deref(&self) -> &Vec<WindowRun> {
+        &self.runs
+    }
 }
 
 /// Prints the runs and fails if any window failed or does not add up.
-fn report_runs(runs: &[WindowRun], json: bool, table: bool) -> Result<()> {
+fn report_runs(runs: &Runs, json: bool, table: bool) -> Result<()> {
     if json {
         let all: Vec<Value> = runs.iter().map(run_json).collect();
         let out = if all.len() == 1 && !table {
@@ -887,7 +915,7 @@ fn report_runs(runs: &[WindowRun], json: bool, table: bool) -> Result<()> {
     } else if table {
         print_summaries(runs);
     } else {
-        for r in runs {
+        for r in runs.iter() {
             print_run(r);
         }
     }
@@ -895,8 +923,25 @@ fn report_runs(runs: &[WindowRun], json: bool, table: bool) -> Result<()> {
 }
 
 /// Fails if any window failed or does not add up.
-fn check_runs(runs: &[WindowRun]) -> Result<()> {
+fn check_runs(runs: &Runs) -> Result<()> {
     let failed: Vec<&WindowRun> = runs.iter().filter(|r| !r.succeeded()).collect();
+    if let Some(problem) = &runs.delivery_problem {
+        if failed.is_empty() {
+            eprintln!("pushfeed: every window succeeded, but {problem}");
+        } else {
+            bail!(
+                "{} of {} windows failed, first {} ({}): {problem}",
+                failed.len(),
+                runs.len(),
+                failed[0].window,
+                failed[0]
+                    .execution
+                    .error
+                    .as_deref()
+                    .unwrap_or("unknown error"),
+            );
+        }
+    }
     if let Some(first) = failed.first() {
         bail!(
             "{} of {} windows failed, first {} ({}): see `pushfeed history {}`; the failure message is in the outbox",

@@ -252,8 +252,7 @@ fn month_of_events() -> Vec<String> {
             let zone = zones[(u % 6) as usize];
             let at = base + p * 2 * 86_400_000 + u * 37 * 60_000;
             let row = format!(
-                "'{}', '{}', '{}', '2026-10-20 08:00:00+00', 'c{u}', 'u{u}', {}, 'p{p}', '{group}'",
-                format!("e-{p}-{u}"),
+                "'e-{p}-{u}', '{}', '{}', '2026-10-20 08:00:00+00', 'c{u}', 'u{u}', {}, 'p{p}', '{group}'",
                 ts(at),
                 local(at, zone),
                 quote(zone)

@@ -535,3 +535,40 @@ fn records_produced_into_a_window_after_its_first_run_are_reported_on_every_reru
     assert_eq!(reread["beyond_checkpoint"], 0);
     assert_eq!(table_ids(&home, "push_uninstalls").len(), 4);
 }
+
+/// A bucket the Firehose stand-in cannot write into (here `s3/events` is a file, which stops
+/// root too): the run fails, and its last stderr line names the stand-in, the bucket and the
+/// cause; once the bucket is writable, a re-run loads exactly the known events.
+#[test]
+fn an_unwritable_bucket_is_named_as_the_cause_and_a_rerun_after_the_fix_loads_everything() {
+    let home = TempHome::new();
+    let want = produce_known_events(&home);
+    let window = want["window"].as_str().unwrap();
+    let blocker = home.path().join("s3/events");
+    std::fs::create_dir_all(blocker.parent().unwrap()).unwrap();
+    std::fs::write(&blocker, b"not a directory").unwrap();
+    let out = home.pushfeed_env(
+        &["run", "--window", window],
+        &[
+            ("PUSHFEED_AWAIT_ATTEMPTS", "2"),
+            ("PUSHFEED_SETTLE_SECONDS", "1"),
+        ],
+    );
+    assert!(!out.status.success(), "the run cannot succeed");
+    let err = stderr(&out);
+    let last = err.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.contains("Firehose stand-in cannot write into")
+            && last.contains("Not a directory")
+            && last.contains("/s3")
+            && last.contains("re-run the window"),
+        "the cause is not the last line:\n{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+
+    std::fs::remove_file(&blocker).unwrap();
+    let again = json_ok(&home.pushfeed(&["--json", "run", "--window", window]));
+    assert_eq!(again["status"], "SUCCEEDED", "{again}");
+    assert_eq!(again["adds_up"], true, "{again}");
+    assert_eq!(again["events"], 15);
+}

@@ -58,6 +58,10 @@ pub struct LocalFirehose {
     store: Arc<dyn ObjectStore>,
     routes: RoutingTable,
     hints: BufferHints,
+    /// Why the last flush could not write into the bucket, until a flush succeeds again. Like
+    /// Firehose, the stand-in keeps the records and retries; unlike AWS, there is no delivery
+    /// log to look in, so the run reports this itself.
+    problem: std::sync::Mutex<Option<String>>,
 }
 
 static OBJECT_COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -74,6 +78,33 @@ impl LocalFirehose {
             store,
             routes,
             hints,
+            problem: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Why delivery into the bucket is failing now, if it is: the flusher's last error.
+    pub fn delivery_problem(&self) -> Option<String> {
+        self.problem.lock().map_or(None, |p| p.clone())
+    }
+
+    /// Records the outcome of a background flush, saying so on stderr when a new problem
+    /// starts: a run may otherwise wait out every AwaitObjects check before the cause shows.
+    fn note_flush(&self, result: &PortResult<usize>) {
+        let Ok(mut problem) = self.problem.lock() else {
+            return;
+        };
+        match result {
+            Ok(_) => *problem = None,
+            Err(e) => {
+                let text = e.to_string();
+                if problem.as_deref() != Some(text.as_str()) {
+                    eprintln!(
+                        "pushfeed: the Firehose stand-in cannot write delivered objects into the bucket: {text}; the records wait under {} and are delivered once it is writable",
+                        self.dir.display()
+                    );
+                    *problem = Some(text);
+                }
+            }
         }
     }
 
@@ -192,7 +223,11 @@ impl LocalFirehose {
         let tick = (self.hints.interval / 4).max(Duration::from_millis(10));
         loop {
             tokio::select! {
-                _ = tokio::time::sleep(tick) => { self.flush(false).await?; }
+                _ = tokio::time::sleep(tick) => {
+                    // Firehose retries a failed S3 delivery; so does the stand-in, on the next tick.
+                    let result = self.flush(false).await;
+                    self.note_flush(&result);
+                }
                 _ = stop.changed() => { break; }
             }
         }
