@@ -545,9 +545,18 @@ pub async fn read_window(
             // shard log): replay the first run's archive instead, which must then verify.
             let cp = previous.as_ref().expect("checked");
             writer = WindowWriter::new(store, settings, window, batch.clone());
-            read_archive(store, &mut writer, cp)
-                .await
-                .map_err(|e| StepError::from_port(&ctx("re-reading the raw archive"), e))?;
+            match read_archive(store, &mut writer, cp).await {
+                Ok(()) => {}
+                Err(archive) if archive.kind == ErrorKind::Transient => {
+                    return Err(StepError::from_port(&ctx("re-reading the raw archive"), archive))
+                }
+                Err(archive) => {
+                    return Err(StepError::InvalidInput(format!(
+                        "window {window}: the stream cannot give back the checkpoint's records ({e}), and the raw archive {} cannot be read either ({archive}): restore the archive object, or delete {checkpoint_key} to re-read the window from what the stream holds now",
+                        cp.raw_key
+                    )))
+                }
+            }
             if let Some(diff) = differs(cp, &writer.sealed_ranges()) {
                 return Err(StepError::InvalidInput(format!(
                     "window {window}: the stream no longer holds the checkpoint's records, and the raw archive {} does not match the checkpoint either ({diff}): restore the archive object, or delete {checkpoint_key} to re-read the window from what the stream holds now",

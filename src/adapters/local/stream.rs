@@ -1,7 +1,10 @@
 //! The local stand-in for Kinesis: file-backed shards with sequence numbers and arrival times.
 //!
 //! Each shard is an append-only log plus an index of fixed 16-byte entries (log offset, arrival
-//! ms). A record's sequence number is its log offset, so sequence numbers increase per shard and
+//! ms). A log record is a header (partition key length, data length, arrival ms and, in streams
+//! created with checksums, a CRC-32 of all of the record before and after it), the key, then the
+//! data; a record whose
+//! bytes no longer match its checksum is refused as damaged when read. A record's sequence number is its log offset, so sequence numbers increase per shard and
 //! AT_SEQUENCE_NUMBER is a binary search. Arrival times never go back within a shard, as in
 //! Kinesis, so AT_TIMESTAMP is a binary search too. Writers hold an exclusive file lock on the
 //! shard, so concurrent producers in any number of processes lose nothing.
@@ -19,7 +22,9 @@ use crate::ports::{
     ErrorKind, PortError, PortResult, ReadBatch, ShardInfo, StartingPosition, Stream, StreamRecord,
 };
 
+/// A record's header without, and with, its checksum.
 const HEADER: usize = 16;
+const HEADER_WITH_CHECKSUM: usize = 20;
 const INDEX_ENTRY: u64 = 16;
 /// Kinesis's limit; the local stream keeps it so tests meet the real ceiling.
 pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
@@ -27,6 +32,10 @@ pub const MAX_RECORD_BYTES: usize = 1024 * 1024;
 #[derive(Debug, Serialize, Deserialize)]
 struct Meta {
     shards: u32,
+    /// Whether each record carries a CRC-32; streams created before checksums have none and
+    /// are read as they were written.
+    #[serde(default)]
+    checksums: bool,
 }
 
 /// A record to put: the vendor's side of the stream.
@@ -48,6 +57,7 @@ pub struct PutResult {
 pub struct LocalStream {
     dir: PathBuf,
     shards: u32,
+    checksums: bool,
 }
 
 pub fn shard_id(index: u32) -> String {
@@ -101,7 +111,7 @@ impl LocalStream {
                     PortError::permanent(
                         op(),
                         format!(
-                            "{} does not describe a stream ({e}): it must hold the shard count, like {{\"shards\": {logs}}} for the {logs} shard logs there; write that into it",
+                            "{} does not describe a stream ({e}): it must hold the shard count and whether records carry checksums, like {{\"shards\": {logs}, \"checksums\": true}} for the {logs} shard logs there (false for a stream created before pushfeed wrote checksums); write that into it",
                             meta_path.display()
                         ),
                     )
@@ -109,6 +119,7 @@ impl LocalStream {
                 Ok(LocalStream {
                     dir,
                     shards: meta.shards,
+                    checksums: meta.checksums,
                 })
             }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -122,11 +133,19 @@ impl LocalStream {
                 let tmp = dir.join("stream.json.tmp");
                 std::fs::write(
                     &tmp,
-                    serde_json::to_vec(&Meta { shards }).expect("meta serializes"),
+                    serde_json::to_vec(&Meta {
+                        shards,
+                        checksums: true,
+                    })
+                    .expect("meta serializes"),
                 )
                 .map_err(|e| PortError::io(op(), e))?;
                 std::fs::rename(&tmp, &meta_path).map_err(|e| PortError::io(op(), e))?;
-                Ok(LocalStream { dir, shards })
+                Ok(LocalStream {
+                    dir,
+                    shards,
+                    checksums: true,
+                })
             }
             Err(e) => Err(PortError::io(op(), e)),
         }
@@ -146,6 +165,14 @@ impl LocalStream {
 
     pub fn shard_count(&self) -> u32 {
         self.shards
+    }
+
+    fn header_len(&self) -> usize {
+        if self.checksums {
+            HEADER_WITH_CHECKSUM
+        } else {
+            HEADER
+        }
     }
 
     fn log_path(&self, shard: u32) -> PathBuf {
@@ -227,6 +254,7 @@ impl LocalStream {
                 .1
         };
         let mut offset = log.metadata().map_err(|e| PortError::io(op(), e))?.len();
+        let header_len = self.header_len();
         let now = crate::domain::window::now_ms();
         let mut log_out = BufWriter::with_capacity(1 << 20, &mut log);
         let mut index_out = Vec::with_capacity(batch.len() * INDEX_ENTRY as usize);
@@ -250,12 +278,14 @@ impl LocalStream {
             };
             last_arrival = arrival;
             let pk = r.partition_key.as_bytes();
-            let mut header = [0u8; HEADER];
+            let mut header = [0u8; HEADER_WITH_CHECKSUM];
             header[..4].copy_from_slice(&(pk.len() as u32).to_le_bytes());
             header[4..8].copy_from_slice(&(r.data.len() as u32).to_le_bytes());
-            header[8..].copy_from_slice(&arrival.to_le_bytes());
+            header[8..16].copy_from_slice(&arrival.to_le_bytes());
+            let sum = checksum(&header[..HEADER], pk, &r.data);
+            header[16..].copy_from_slice(&sum.to_le_bytes());
             log_out
-                .write_all(&header)
+                .write_all(&header[..header_len])
                 .map_err(|e| PortError::io(op(), e))?;
             log_out.write_all(pk).map_err(|e| PortError::io(op(), e))?;
             log_out
@@ -264,7 +294,7 @@ impl LocalStream {
             index_out.extend_from_slice(&offset.to_le_bytes());
             index_out.extend_from_slice(&arrival.to_le_bytes());
             done.push((i, sequence_number(offset)));
-            offset += (HEADER + pk.len() + r.data.len()) as u64;
+            offset += (header_len + pk.len() + r.data.len()) as u64;
         }
         log_out.flush().map_err(|e| PortError::io(op(), e))?;
         drop(log_out);
@@ -328,17 +358,18 @@ impl LocalStream {
         let last = (first + limit as u64).min(count);
         let mut records = Vec::with_capacity((last - first) as usize);
         let log_len = log.metadata().map_err(|e| PortError::io(op(), e))?.len();
+        let header_len = self.header_len();
         for i in first..last {
             let (offset, arrival) = entry(i)?;
-            let mut header = [0u8; HEADER];
-            log.read_exact_at(&mut header, offset)
+            let mut header = [0u8; HEADER_WITH_CHECKSUM];
+            log.read_exact_at(&mut header[..header_len], offset)
                 .map_err(|e| PortError::io(op(), e))?;
             let pk_len = u32::from_le_bytes(header[..4].try_into().expect("4 bytes")) as usize;
             let data_len = u32::from_le_bytes(header[4..8].try_into().expect("4 bytes")) as usize;
             // Damaged bytes must not turn into a multi-gigabyte allocation.
             if pk_len > 256
                 || data_len > MAX_RECORD_BYTES
-                || offset + (HEADER + pk_len + data_len) as u64 > log_len
+                || offset + (header_len + pk_len + data_len) as u64 > log_len
             {
                 return Err(PortError::permanent(
                     op(),
@@ -349,9 +380,21 @@ impl LocalStream {
                 ));
             }
             let mut body = vec![0u8; pk_len + data_len];
-            log.read_exact_at(&mut body, offset + HEADER as u64)
+            log.read_exact_at(&mut body, offset + header_len as u64)
                 .map_err(|e| PortError::io(op(), e))?;
             let data = body.split_off(pk_len);
+            if self.checksums {
+                let stored = u32::from_le_bytes(header[16..20].try_into().expect("4 bytes"));
+                if stored != checksum(&header[..HEADER], &body, &data) {
+                    return Err(PortError::permanent(
+                        op(),
+                        format!(
+                            "{} is damaged at byte {offset}: the record's bytes do not match its checksum; a re-run reads the window from the raw archive instead",
+                            self.log_path(shard).display()
+                        ),
+                    ));
+                }
+            }
             records.push(StreamRecord {
                 sequence_number: sequence_number(offset),
                 arrival_ms: arrival,
@@ -374,6 +417,16 @@ impl LocalStream {
             next: Some(next),
         })
     }
+}
+
+/// CRC-32 of a record's lengths and arrival (the header before the checksum), partition key
+/// and data, as its header stores it.
+fn checksum(lengths_and_arrival: &[u8], partition_key: &[u8], data: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(lengths_and_arrival);
+    h.update(partition_key);
+    h.update(data);
+    h.finalize()
 }
 
 fn read_entry(index: &File, i: u64) -> std::io::Result<(u64, i64)> {
