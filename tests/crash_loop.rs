@@ -69,14 +69,31 @@ fn kill_9_at_any_point_of_a_run_then_a_rerun_leaves_the_tables_exact() {
         "11",
     ]));
     let window = gen["first_window"].as_str().unwrap().to_string();
+    // `run` refuses a window until it has ended and settled (5 s by default): wait for that.
+    let settled = window
+        .parse::<pushfeed::domain::window::Window>()
+        .unwrap()
+        .end_ms()
+        + 6_000;
+    let wait = settled - pushfeed::domain::window::now_ms();
+    if wait > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(wait as u64));
+    }
     // The same records in a second home, run once without interruption: the reference.
     let reference = TempHome::new();
     std::fs::remove_dir(reference.path()).unwrap();
     copy_dir(crashed.path(), reference.path());
     let t = Instant::now();
-    let status = run(&reference, &window).status().unwrap();
+    let out = run(&reference, &window)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
     let length = t.elapsed();
-    assert!(status.success(), "the uninterrupted run");
+    assert!(
+        out.status.success(),
+        "the uninterrupted run: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let want = tables(&reference);
     assert!(
         want.iter().any(|t| t["n"].as_str().unwrap_or("0") != "0"),
