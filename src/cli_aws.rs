@@ -112,11 +112,7 @@ mod imp {
         routes: &crate::domain::routes::RoutingTable,
     ) -> Result<()> {
         use crate::adapters::aws::redshift::{RedshiftAuth, RedshiftTarget, RedshiftWarehouse};
-        let where_ = match (target.workgroup, target.cluster_id) {
-            (Some(w), None) => RedshiftTarget::Workgroup(w),
-            (None, Some(c)) => RedshiftTarget::Cluster(c),
-            _ => bail!("schema --aws needs --workgroup (Redshift Serverless) or --cluster-id"),
-        };
+        let where_ = redshift_target(target.workgroup, target.cluster_id, "schema")?;
         // The tables belong to whoever creates them, and the Load must be that user: it connects
         // with the stage's secret (workgroups) or database user (clusters), never as the caller's
         // own IAM-derived user.
@@ -154,11 +150,7 @@ mod imp {
         routes: &crate::domain::routes::RoutingTable,
     ) -> Result<crate::analysts::report::ReportData> {
         use crate::adapters::aws::redshift::{RedshiftAuth, RedshiftTarget, RedshiftWarehouse};
-        let where_ = match (target.workgroup, target.cluster_id) {
-            (Some(w), None) => RedshiftTarget::Workgroup(w),
-            (None, Some(c)) => RedshiftTarget::Cluster(c),
-            _ => bail!("report --aws needs --workgroup (Redshift Serverless) or --cluster-id"),
-        };
+        let where_ = redshift_target(target.workgroup, target.cluster_id, "report")?;
         let auth = match (&where_, target.secret_arn, target.db_user) {
             (_, Some(s), _) => RedshiftAuth::SecretArn(s),
             (RedshiftTarget::Cluster(_), None, Some(u)) => RedshiftAuth::DbUser(u),
@@ -170,6 +162,20 @@ mod imp {
         };
         let warehouse = RedshiftWarehouse::connect(where_, target.database, auth).await;
         crate::analysts::report::gather(&warehouse, None, routes.routes()).await
+    }
+
+    /// The workgroup or cluster a `schema --aws` or `report --aws` names (exactly one).
+    fn redshift_target(
+        workgroup: Option<String>,
+        cluster_id: Option<String>,
+        command: &str,
+    ) -> Result<crate::adapters::aws::redshift::RedshiftTarget> {
+        use crate::adapters::aws::redshift::RedshiftTarget;
+        match (workgroup, cluster_id) {
+            (Some(w), None) => Ok(RedshiftTarget::Workgroup(w)),
+            (None, Some(c)) => Ok(RedshiftTarget::Cluster(c)),
+            _ => bail!("{command} --aws needs --workgroup (Redshift Serverless) or --cluster-id"),
+        }
     }
 
     /// One StartExecution per window, `{"window": W}`; prints each execution's console link.
