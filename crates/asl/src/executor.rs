@@ -378,6 +378,7 @@ impl Run<'_> {
         if self.clock.is_virtual() {
             lane.now = lane.now.saturating_add(ms);
         } else {
+            let ms = self.clock.wait_ms(ms);
             tokio::time::sleep(Duration::from_millis(ms as u64)).await;
             lane.now = system_now();
         }

@@ -429,3 +429,42 @@ async fn execution_future_is_send() {
     let h = tokio::spawn(async move { ex.start(&def, json!(1), Default::default()).await });
     assert_eq!(h.await.unwrap().output, Some(json!(1)));
 }
+
+#[tokio::test]
+async fn a_hurried_clock_shortens_waits_and_retry_intervals_by_its_divisor() {
+    // A 20 s Wait and a 20 s retry interval, on a clock that makes them last 1/1000: the
+    // history's wall-clock timestamps show each took about 20 ms, not 20 s.
+    let def = r#"{"StartAt":"W","States":{
+        "W":{"Type":"Wait","Seconds":20,"Next":"T"},
+        "T":{"Type":"Task","Resource":"arn:aws:lambda:us-east-1:123456789012:function:flaky",
+             "Retry":[{"ErrorEquals":["Flaky"],"IntervalSeconds":20,"MaxAttempts":1}],"End":true}}}"#;
+    let calls = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let c = calls.clone();
+    let reg = Registry::new().lambda(
+        "flaky",
+        handler_fn(move |_| {
+            let n = c.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                if n == 0 {
+                    Err(asl::TaskError::new("Flaky", "first call"))
+                } else {
+                    Ok(json!({"ok": true}))
+                }
+            }
+        }),
+    );
+    let ex = asl::Executor::new(reg, asl::Clock::Hurried { divisor: 1000 });
+    let def = asl::Definition::from_json(def).unwrap();
+    let e = ex
+        .start(&def, json!({}), asl::ExecutionOptions::default())
+        .await;
+    assert_eq!(e.status, ExecutionStatus::Succeeded, "{:?}", e.cause);
+    let at = |t: &str, n: usize| e.history.of_type(t).nth(n).unwrap().millis().unwrap();
+    let waited = at("WaitStateExited", 0) - at("WaitStateEntered", 0);
+    assert!((20..20_000).contains(&waited), "the Wait took {waited} ms");
+    let between = at("LambdaFunctionScheduled", 1) - at("LambdaFunctionFailed", 0);
+    assert!(
+        (20..20_000).contains(&between),
+        "the retry came after {between} ms"
+    );
+}
