@@ -1,31 +1,29 @@
-//! The local window end to end: read → deliver → await → load with `run_window` (the
-//! step-by-step driver of `tests/common/runner.rs`) on a
-//! `LocalStack` (private PostgreSQL, Firehose stand-in flushing every 50 ms, AwaitObjects polling
-//! every 25 ms), at 10k and 100k events; `PUSHFEED_BENCH_SIZES=10000,100000,1000000` picks others.
+//! The local window end to end: the state machine on the local executor (read → deliver → await
+//! → load) on a `LocalStack` (private PostgreSQL, Firehose stand-in flushing every 50 ms, the
+//! AwaitObjects loop's Wait shortened to 25 ms), at 10k and 100k events;
+//! `PUSHFEED_BENCH_SIZES=10000,100000,1000000` picks others.
 //!
 //! Each sample is a fresh home with the window produced into its stream beforehand (not timed)
-//! and empty tables. A second pass per size calls the steps one by one to time each, which is
-//! what a Lambda invocation of that step would take.
+//! and empty tables. Each step's time comes from the last sample's execution history (the
+//! Lambda invocations' start and end), summed over the branches, which run side by side: what
+//! the Lambda invocations of that step would take.
 
 mod common;
-// The step-by-step window driver (test support since runs go through the state machine): it
-// calls the same steps in the state machine's order, without the ASL executor's overhead.
-#[path = "../tests/common/runner.rs"]
-#[allow(dead_code)]
-mod runner;
 
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use asl::History;
 use pushfeed::adapters::local::firehose::BufferHints;
 use pushfeed::adapters::local::stack::{start_private, Database, Home, LocalStack};
 use pushfeed::adapters::local::stream::{LocalStream, PutRecord};
-use pushfeed::domain::window::Window;
+use pushfeed::machine::{LocalPorts, LocalRunner, LOCAL_WAIT_SECONDS};
 use pushfeed::ports::{SystemClock, Warehouse};
-use pushfeed::steps::contract::ReadWindowInput;
-use pushfeed::steps::{self, Settings};
-use runner::{run_window, Ports};
+use pushfeed::steps::Settings;
 
+/// The AwaitObjects loop's Wait: one second on the local executor, here 25 ms.
 const POLL: Duration = Duration::from_millis(25);
 
 fn main() {
@@ -106,25 +104,39 @@ async fn bench(root: &Path, conninfo: &str, n: usize) {
     let bytes: usize = records.iter().map(|r| r.data.len()).sum();
     let mut secs = Vec::new();
     let mut loaded = 0;
+    let mut history = History::default();
     for s in 0..samples {
         let stack = fresh_stack(root, &format!("run-{n}-{s}"), conninfo, &settings).await;
         produce(&stack.home, &records);
-        let stream = stack.stream().expect("stream");
-        let ports = Ports {
-            stream: &stream,
-            store: stack.store.as_ref(),
-            delivery: stack.firehose.as_ref(),
-            warehouse: stack.warehouse.as_ref(),
-            notifier: stack.outbox.as_ref(),
-            clock: &SystemClock,
+        let ports = LocalPorts {
+            stream: Arc::new(stack.stream().expect("stream")),
+            store: stack.store.clone(),
+            delivery: stack.firehose.clone(),
+            warehouse: stack.warehouse.clone(),
+            notifier: stack.outbox.clone(),
+            clock: Arc::new(SystemClock),
         };
+        let divisor = (u128::from(LOCAL_WAIT_SECONDS) * 1000 / POLL.as_millis()) as u32;
+        let runner = LocalRunner::new(
+            ports,
+            settings.clone(),
+            "pushfeed replay",
+            stack.home.executions_dir(),
+        )
+        .expect("the state machine")
+        .hurried(divisor);
         let t = Instant::now();
-        let report = run_window(&ports, &settings, window, POLL, "bench")
-            .await
-            .expect("window");
+        let run = runner.run(window, "bench").await.expect("execution");
         secs.push(t.elapsed().as_secs_f64());
-        assert!(report.adds_up());
-        loaded = report.rows_loaded();
+        let summary = run.summary.unwrap_or_else(|| {
+            panic!(
+                "window {window} failed: {:?} {:?}",
+                run.execution.error, run.execution.cause
+            )
+        });
+        assert!(summary.adds_up());
+        loaded = summary.rows_loaded();
+        history = run.execution.history;
         stack.shutdown().await.expect("shutdown");
         let _ = std::fs::remove_dir_all(root.join(format!("run-{n}-{s}")));
     }
@@ -137,61 +149,43 @@ async fn bench(root: &Path, conninfo: &str, n: usize) {
         secs[0],
         events as f64 / median
     );
-
-    // The steps one by one, branches in turn, each timed.
-    let stack = fresh_stack(root, &format!("steps-{n}"), conninfo, &settings).await;
-    produce(&stack.home, &records);
-    drop(records);
-    let stream = stack.stream().expect("stream");
-    let store = stack.store.as_ref();
-    let t = Instant::now();
-    let read = steps::read_window(
-        &stream,
-        store,
-        &SystemClock,
-        &settings,
-        ReadWindowInput {
-            window: Some(window),
-            ..ReadWindowInput::default()
-        },
-    )
-    .await
-    .expect("read");
-    let read_s = t.elapsed().as_secs_f64();
-    let (mut deliver_s, mut await_s, mut await_calls, mut load_s) = (0.0, 0.0, 0, 0.0);
-    let mut wait_s = 0.0;
-    for route in &read.routes {
-        let mut branch = read.branch(route);
-        let t = Instant::now();
-        steps::deliver(store, stack.firehose.as_ref(), &settings, branch.clone())
-            .await
-            .expect("deliver");
-        deliver_s += t.elapsed().as_secs_f64();
-        loop {
-            let t = Instant::now();
-            let out = steps::await_objects(store, &settings, branch.clone())
-                .await
-                .expect("await");
-            await_s += t.elapsed().as_secs_f64();
-            await_calls += 1;
-            if out.complete {
-                break;
-            }
-            branch.attempt = out.attempt;
-            let t = Instant::now();
-            tokio::time::sleep(POLL).await;
-            wait_s += t.elapsed().as_secs_f64();
-        }
-        let t = Instant::now();
-        steps::load(store, stack.warehouse.as_ref(), &settings, branch)
-            .await
-            .expect("load");
-        load_s += t.elapsed().as_secs_f64();
-    }
+    let steps = step_times(&history);
+    let step = |name: &str| steps.get(name).copied().unwrap_or_default();
     println!(
-        "  steps: ReadWindow {read_s:.2} s, Deliver {deliver_s:.2} s ({} types), AwaitObjects {await_s:.2} s ({await_calls} calls; {wait_s:.2} s waiting between), Load {load_s:.2} s",
-        read.routes.len()
+        "  steps (summed over branches): ReadWindow {:.2} s, Deliver {:.2} s, AwaitObjects {:.2} s ({} calls), Load {:.2} s",
+        step("ReadWindow").0,
+        step("Deliver").0,
+        step("AwaitObjects").0,
+        step("AwaitObjects").1,
+        step("Load").0,
     );
-    stack.shutdown().await.expect("shutdown");
-    let _ = window as Window;
+}
+
+/// Seconds spent in each Task state's successful Lambda invocations, and how many there were:
+/// from `LambdaFunctionStarted` to `LambdaFunctionSucceeded`, each invocation named by the
+/// `TaskStateEntered` its events chain back to (iterations of a Map run interleaved).
+fn step_times(history: &History) -> BTreeMap<String, (f64, u32)> {
+    let by_id: HashMap<u64, &asl::HistoryEvent> =
+        history.events.iter().map(|e| (e.id, e)).collect();
+    let mut out: BTreeMap<String, (f64, u32)> = BTreeMap::new();
+    for done in history.of_type("LambdaFunctionSucceeded") {
+        let mut at = by_id.get(&done.previous_event_id).copied();
+        let mut started = None;
+        while let Some(e) = at {
+            match e.event_type.as_str() {
+                "LambdaFunctionStarted" => started = e.millis(),
+                "TaskStateEntered" => {
+                    let name = e.detail().and_then(|d| d["name"].as_str()).unwrap_or("?");
+                    let ms = done.millis().unwrap_or(0) - started.unwrap_or(0);
+                    let slot = out.entry(name.to_string()).or_default();
+                    slot.0 += ms as f64 / 1000.0;
+                    slot.1 += 1;
+                    break;
+                }
+                _ => {}
+            }
+            at = by_id.get(&e.previous_event_id).copied();
+        }
+    }
+    out
 }

@@ -8,6 +8,8 @@
 //!   the same events gives the same table, the first-arrived copy of each event (proptest, few
 //!   cases).
 //!
+//! Each window runs through the state machine on the local executor (`pushfeed::machine`), with
+//! its waits and retry intervals shortened (the Firehose stand-in flushes every 30 ms).
 //! Each test starts its own private cluster under a temporary directory and stops it at the end,
 //! even when it fails (the guard's Drop). Scenarios inside a test use their own database.
 //! The two runs share one Firehose stand-in and one object store, as two executions share
@@ -21,7 +23,6 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::runner::{run_window, Ports, WindowReport};
 use pushfeed::adapters::local::firehose::BufferHints;
 use pushfeed::adapters::local::object_store::LocalObjectStore;
 use pushfeed::adapters::local::pg_cluster::PgCluster;
@@ -35,6 +36,7 @@ use pushfeed::faults::{
     FaultyWarehouse,
 };
 use pushfeed::generate::{generate, TrafficProfile, Truth};
+use pushfeed::machine::{LocalPorts, LocalRunner, WindowSummary};
 use pushfeed::ports::{Clock, Delivery, Notifier, ObjectStore, Stream, Warehouse};
 use pushfeed::steps::Settings;
 
@@ -168,10 +170,10 @@ fn traffic(seed: u64) -> (Vec<PutRecord>, BTreeMap<String, BTreeSet<String>>) {
     (puts, want)
 }
 
-fn produce(home: &Home, puts: Vec<PutRecord>, shards: u32) -> LocalStream {
+fn produce(home: &Home, puts: Vec<PutRecord>, shards: u32) -> Arc<dyn Stream> {
     let stream = LocalStream::open_or_create(home.stream_dir(), shards).unwrap();
     stream.put_records(puts).unwrap();
-    stream
+    Arc::new(stream)
 }
 
 /// Every routed table's rows, minus the columns that name the load (batch, load time): what "the
@@ -223,44 +225,67 @@ fn ids(tables: &BTreeMap<String, Vec<String>>) -> BTreeMap<String, BTreeSet<Stri
         .collect()
 }
 
+/// The AwaitObjects loop's one-second Wait lasts 10 ms, and retry intervals 1/100 of theirs.
+const HURRY: u32 = 100;
+
+/// One window's execution of the state machine on these ports: the summary, or the
+/// execution's status, error and cause.
+async fn execute(
+    ports: LocalPorts,
+    window: Window,
+    executions: &Path,
+) -> Result<WindowSummary, String> {
+    let runner = LocalRunner::new(
+        ports,
+        settings(),
+        "pushfeed replay",
+        executions.to_path_buf(),
+    )
+    .unwrap()
+    .hurried(HURRY);
+    let run = runner.run(window, "run").await.map_err(|e| e.to_string())?;
+    match run.summary {
+        Some(summary) if run.succeeded() => Ok(summary),
+        _ => Err(format!(
+            "window {window}: {:?} {}: {}",
+            run.execution.status,
+            run.execution.error.unwrap_or_default(),
+            run.execution.cause.unwrap_or_default()
+        )),
+    }
+}
+
 async fn run(
-    stream: &dyn Stream,
-    store: &dyn ObjectStore,
-    delivery: &dyn Delivery,
-    warehouse: &dyn Warehouse,
-    notifier: &dyn Notifier,
-) -> Result<WindowReport, String> {
-    let clock = clock();
-    let ports = Ports {
+    stream: Arc<dyn Stream>,
+    store: Arc<dyn ObjectStore>,
+    delivery: Arc<dyn Delivery>,
+    warehouse: Arc<dyn Warehouse>,
+    notifier: Arc<dyn Notifier>,
+    executions: &Path,
+) -> Result<WindowSummary, String> {
+    let ports = LocalPorts {
         stream,
         store,
         delivery,
         warehouse,
         notifier,
-        clock: &clock,
+        clock: Arc::new(clock()),
     };
-    run_window(
-        &ports,
-        &settings(),
-        window(),
-        Duration::from_millis(10),
-        "pushfeed run --window 2026-11-26T10:01Z",
-    )
-    .await
-    .map_err(|e| e.to_string())
+    execute(ports, window(), executions).await
 }
 
 async fn run_on(
     stack: &LocalStack,
-    stream: &LocalStream,
-    warehouse: &dyn Warehouse,
-) -> WindowReport {
+    stream: &Arc<dyn Stream>,
+    warehouse: Arc<dyn Warehouse>,
+) -> WindowSummary {
     let report = run(
-        stream,
-        stack.store.as_ref(),
-        stack.firehose.as_ref(),
+        stream.clone(),
+        stack.store.clone(),
+        stack.firehose.clone(),
         warehouse,
-        stack.outbox.as_ref(),
+        stack.outbox.clone(),
+        &stack.home.executions_dir(),
     )
     .await
     .unwrap_or_else(|e| panic!("the run failed: {e}"));
@@ -281,7 +306,7 @@ async fn one_run(
     let stream = produce(&home, puts, 2);
     let conninfo = cluster.database(&format!("one_{seed}")).await;
     let stack = start_stack(&home, &conninfo).await;
-    run_on(&stack, &stream, stack.warehouse.as_ref()).await;
+    run_on(&stack, &stream, stack.warehouse.clone()).await;
     let t = tables(stack.warehouse.as_ref()).await;
     stack.shutdown().await.unwrap();
     assert_eq!(
@@ -305,13 +330,14 @@ async fn concurrent_runs_and_a_rerun_during_a_run_leave_the_tables_as_one_run_do
     let conninfo = cluster.database("two").await;
     let stack = start_stack(&home, &conninfo).await;
     let second: Arc<dyn ObjectStore> = stack.store.clone();
-    let other = PostgresWarehouse::connect(&conninfo, second).await.unwrap();
+    let other: Arc<dyn Warehouse> =
+        Arc::new(PostgresWarehouse::connect(&conninfo, second).await.unwrap());
     let (a, b) = tokio::join!(
-        run_on(&stack, &stream, stack.warehouse.as_ref()),
-        run_on(&stack, &stream, &other)
+        run_on(&stack, &stream, stack.warehouse.clone()),
+        run_on(&stack, &stream, other.clone())
     );
-    assert_ne!(a.read.batch, b.read.batch, "two executions, two batches");
-    assert_eq!(a.read.read.events, b.read.read.events);
+    assert_ne!(a.batch, b.batch, "two executions, two batches");
+    assert_eq!(a.read.events, b.read.events);
     assert_eq!(a.rows_loaded(), b.rows_loaded());
     let inserted: u64 = a
         .loads
@@ -332,11 +358,11 @@ async fn concurrent_runs_and_a_rerun_during_a_run_leave_the_tables_as_one_run_do
 
     // Then both again at once: re-runs read the checkpoint and change nothing.
     let (a, b) = tokio::join!(
-        run_on(&stack, &stream, stack.warehouse.as_ref()),
-        run_on(&stack, &stream, &other)
+        run_on(&stack, &stream, stack.warehouse.clone()),
+        run_on(&stack, &stream, other.clone())
     );
     assert_eq!(
-        (a.read.read.source.as_str(), b.read.read.source.as_str()),
+        (a.read.source.as_str(), b.read.source.as_str()),
         ("checkpoint", "checkpoint")
     );
     for l in a.loads.iter().chain(&b.loads) {
@@ -358,9 +384,10 @@ async fn concurrent_runs_and_a_rerun_during_a_run_leave_the_tables_as_one_run_do
     let conninfo = cluster.database("rerun").await;
     let stack = start_stack(&home, &conninfo).await;
     let second: Arc<dyn ObjectStore> = stack.store.clone();
-    let other = PostgresWarehouse::connect(&conninfo, second).await.unwrap();
+    let other: Arc<dyn Warehouse> =
+        Arc::new(PostgresWarehouse::connect(&conninfo, second).await.unwrap());
     let checkpoint = ObjectKey::Checkpoint { window: window() }.to_string();
-    let scheduled = run_on(&stack, &stream, stack.warehouse.as_ref());
+    let scheduled = run_on(&stack, &stream, stack.warehouse.clone());
     let rerun = async {
         // Bounded: the scheduled run writes the checkpoint at the end of ReadWindow.
         for _ in 0..2000 {
@@ -369,12 +396,12 @@ async fn concurrent_runs_and_a_rerun_during_a_run_leave_the_tables_as_one_run_do
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
-        run_on(&stack, &stream, &other).await
+        run_on(&stack, &stream, other.clone()).await
     };
     let (s, r) = tokio::join!(scheduled, rerun);
-    assert_eq!(s.read.read.source, "stream");
-    assert_eq!(r.read.read.source, "checkpoint");
-    assert_eq!(s.read.read.events, r.read.read.events);
+    assert_eq!(s.read.source, "stream");
+    assert_eq!(r.read.source, "checkpoint");
+    assert_eq!(s.read.events, r.read.events);
     assert_eq!(
         tables(stack.warehouse.as_ref()).await,
         reference,
@@ -408,17 +435,31 @@ async fn faults_and_reruns_end_with_the_tables_of_a_fault_free_run() {
         .with(FaultKind::NotifierFailureAfterPublish, 0.5);
     profile.max_per_kind = Some(3);
     let faults = Faults::new(profile);
-    let stream_arc: Arc<dyn Stream> = Arc::new(stream);
-    let f_stream = FaultyStream::new(stream_arc, faults.clone());
-    let f_store = FaultyStore::new(stack.store.clone(), faults.clone());
-    let f_delivery = FaultyDelivery::new(stack.firehose.clone(), faults.clone());
-    let f_warehouse = FaultyWarehouse::new(stack.warehouse.clone(), faults.clone());
-    let f_notifier = FaultyNotifier::new(stack.outbox.clone(), faults.clone());
+    let f_stream: Arc<dyn Stream> = Arc::new(FaultyStream::new(stream, faults.clone()));
+    let f_store: Arc<dyn ObjectStore> =
+        Arc::new(FaultyStore::new(stack.store.clone(), faults.clone()));
+    let f_delivery: Arc<dyn Delivery> =
+        Arc::new(FaultyDelivery::new(stack.firehose.clone(), faults.clone()));
+    let f_warehouse: Arc<dyn Warehouse> = Arc::new(FaultyWarehouse::new(
+        stack.warehouse.clone(),
+        faults.clone(),
+    ));
+    let f_notifier: Arc<dyn Notifier> =
+        Arc::new(FaultyNotifier::new(stack.outbox.clone(), faults.clone()));
     let bound = FaultKind::ALL.len() * 3 + 1;
     let mut failures = Vec::new();
     let mut report = None;
+    let executions = stack.home.executions_dir();
     for _ in 0..bound {
-        match run(&f_stream, &f_store, &f_delivery, &f_warehouse, &f_notifier).await {
+        let attempt = run(
+            f_stream.clone(),
+            f_store.clone(),
+            f_delivery.clone(),
+            f_warehouse.clone(),
+            f_notifier.clone(),
+            &executions,
+        );
+        match attempt.await {
             Ok(r) => {
                 report = Some(r);
                 break;
@@ -530,35 +571,31 @@ mod merge {
         let conninfo = cluster.database(&format!("merge_{n}")).await;
         let stack = start_stack(&home, &conninfo).await;
         let second: Arc<dyn ObjectStore> = stack.store.clone();
-        let other = PostgresWarehouse::connect(&conninfo, second).await.unwrap();
+        let other: Arc<dyn Warehouse> =
+            Arc::new(PostgresWarehouse::connect(&conninfo, second).await.unwrap());
         let go = |w: i64, warehouse: &'static str| {
             let stack = &stack;
             let stream = &stream;
             let other = &other;
             async move {
                 let clock = FixedClock(first().minus_minutes(-w).end_ms() + 60 * 60_000);
-                let wh: &dyn Warehouse = if warehouse == "a" {
-                    stack.warehouse.as_ref()
+                let wh: Arc<dyn Warehouse> = if warehouse == "a" {
+                    stack.warehouse.clone()
                 } else {
-                    other
+                    other.clone()
                 };
-                let ports = Ports {
-                    stream,
-                    store: stack.store.as_ref(),
-                    delivery: stack.firehose.as_ref(),
+                let ports = LocalPorts {
+                    stream: stream.clone(),
+                    store: stack.store.clone(),
+                    delivery: stack.firehose.clone(),
                     warehouse: wh,
-                    notifier: stack.outbox.as_ref(),
-                    clock: &clock,
+                    notifier: stack.outbox.clone(),
+                    clock: Arc::new(clock),
                 };
-                let r = run_window(
-                    &ports,
-                    &settings(),
-                    first().minus_minutes(-w),
-                    Duration::from_millis(10),
-                    "rerun",
-                )
-                .await
-                .unwrap_or_else(|e| panic!("window {w}: {e}"));
+                let executions = stack.home.executions_dir();
+                let r = execute(ports, first().minus_minutes(-w), &executions)
+                    .await
+                    .unwrap_or_else(|e| panic!("window {w}: {e}"));
                 assert!(r.adds_up());
             }
         };
@@ -627,13 +664,12 @@ mod merge {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Known bugs, with their exact repro. Ignored so the suite stays green; run them with
-// `cargo test -p pushfeed --test concurrency -- --ignored`. See docs/reliability.md.
+// Races found once, each kept as the repro that proves it stays fixed.
 
-/// Two `pushfeed run` processes on one fresh home: the second fails. Three races: concurrent
-/// `CREATE ... IF NOT EXISTS` in apply_schema (23505 on pg_class), the Firehose stand-in's
-/// flushers claiming the same buffer file (NotFound), and the process that started the private
-/// cluster stopping it under the other ("connection closed").
+/// Two `pushfeed run` processes on one fresh home both succeed. Three races once made the second
+/// fail: concurrent `CREATE ... IF NOT EXISTS` in apply_schema (23505 on pg_class), the Firehose
+/// stand-in's flushers claiming the same buffer file (NotFound), and the process that started
+/// the private cluster stopping it under the other ("connection closed").
 #[test]
 fn two_pushfeed_run_processes_on_one_home() {
     let home = common::TempHome::new();
@@ -692,7 +728,7 @@ async fn an_event_id_with_an_escaped_quote_is_counted_as_delivered() {
     let store = Arc::new(LocalObjectStore::new(home.bucket_dir(), "b"));
     let settings = settings();
     let read = pushfeed::steps::read_window(
-        &stream,
+        stream.as_ref(),
         store.as_ref(),
         &clock(),
         &settings,
@@ -761,7 +797,7 @@ async fn in_window_duplicates_across_shards_keep_the_first_arrived_copy() {
     );
     let store = LocalObjectStore::new(home.bucket_dir(), "b");
     let read = pushfeed::steps::read_window(
-        &stream,
+        stream.as_ref(),
         &store,
         &clock(),
         &settings(),

@@ -7,7 +7,6 @@ pub mod contract;
 pub mod deliver;
 pub mod error;
 pub mod load;
-pub mod notify;
 pub mod read_window;
 pub mod task;
 
