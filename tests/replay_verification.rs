@@ -210,3 +210,24 @@ async fn another_windows_checkpoint_copied_in_is_refused() {
         "{m}"
     );
 }
+
+#[tokio::test]
+async fn a_rerun_names_the_first_runs_archive_and_writes_no_second_copy() {
+    let (s, first) = first_run().await;
+    let again = read(&s).await.expect("the re-run reads");
+    assert_eq!(again.read.source, "checkpoint");
+    assert_ne!(again.batch, first.batch, "the re-run is a new batch");
+    assert_eq!(again.raw_key, first.raw_key);
+    let raw = s.store.list("raw/").await.unwrap();
+    let keys: Vec<&str> = raw.iter().map(|m| m.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [first.raw_key.as_str()],
+        "one archive copy of the window"
+    );
+    // Its staging objects are the re-run's own: the load reads them.
+    assert!(again
+        .routes
+        .iter()
+        .all(|r| r.staging_key.contains(&again.batch.to_string())));
+}

@@ -192,6 +192,9 @@ struct WindowWriter<'s> {
     /// it is handed large blocks rather than one small JSON write at a time.
     raw_lines: Vec<u8>,
     raw_sink: Sink,
+    /// On a re-run, the first run's raw archive, named by the checkpoint: the records read must
+    /// verify against it, so it already holds them, and a re-run writes no second copy.
+    archive: Option<String>,
     staging: BTreeMap<String, Sink>,
     rejected: Sink,
     unrouted: Sink,
@@ -206,8 +209,10 @@ impl<'s> WindowWriter<'s> {
         settings: &'s Settings,
         window: Window,
         batch: BatchId,
+        archive: Option<String>,
     ) -> WindowWriter<'s> {
         WindowWriter {
+            archive,
             store,
             settings,
             window,
@@ -278,24 +283,26 @@ impl<'s> WindowWriter<'s> {
             h.update(r.arrival_ms.to_le_bytes());
         }
 
-        let archived = ArchivedRecord {
-            shard: shard.to_string(),
-            sequence_number: r.sequence_number.clone(),
-            arrival_ms: r.arrival_ms,
-            partition_key: r.partition_key.clone(),
-            data_base64: base64::engine::general_purpose::STANDARD.encode(&r.data),
-        };
-        serde_json::to_writer(&mut self.raw_lines, &archived).expect("writing to memory");
-        self.raw_lines.push(b'\n');
-        if self.raw_lines.len() >= RAW_BLOCK {
-            self.raw
-                .write_all(&self.raw_lines)
-                .expect("writing to memory");
-            self.raw_lines.clear();
-        }
-        if self.raw.get_ref().len() >= CHUNK {
-            self.raw_sink.buf.append(self.raw.get_mut());
-            self.raw_sink.flush(self.store).await?;
+        if self.archive.is_none() {
+            let archived = ArchivedRecord {
+                shard: shard.to_string(),
+                sequence_number: r.sequence_number.clone(),
+                arrival_ms: r.arrival_ms,
+                partition_key: r.partition_key.clone(),
+                data_base64: base64::engine::general_purpose::STANDARD.encode(&r.data),
+            };
+            serde_json::to_writer(&mut self.raw_lines, &archived).expect("writing to memory");
+            self.raw_lines.push(b'\n');
+            if self.raw_lines.len() >= RAW_BLOCK {
+                self.raw
+                    .write_all(&self.raw_lines)
+                    .expect("writing to memory");
+                self.raw_lines.clear();
+            }
+            if self.raw.get_ref().len() >= CHUNK {
+                self.raw_sink.buf.append(self.raw.get_mut());
+                self.raw_sink.flush(self.store).await?;
+            }
         }
 
         let arrived_at = format_timestamp_ms(r.arrival_ms);
@@ -395,22 +402,26 @@ impl<'s> WindowWriter<'s> {
         execution: Option<String>,
     ) -> Result<(ReadWindowOutput, Checkpoint), PortError> {
         let shards = self.sealed_ranges();
-        self.raw
-            .write_all(&self.raw_lines)
-            .expect("writing to memory");
-        let raw_tail = std::mem::replace(
-            &mut self.raw,
-            GzEncoder::new(Vec::new(), Compression::fast()),
-        )
-        .finish()
-        .expect("writing to memory");
-        self.raw_sink.buf.extend_from_slice(&raw_tail);
-        self.raw_sink.count = self.stats.records.max(1);
-        let raw_key = self
-            .raw_sink
-            .finish(self.store)
-            .await?
-            .expect("the archive is always written");
+        let raw_key = match self.archive.take() {
+            Some(first_run) => first_run,
+            None => {
+                self.raw
+                    .write_all(&self.raw_lines)
+                    .expect("writing to memory");
+                let raw_tail = std::mem::replace(
+                    &mut self.raw,
+                    GzEncoder::new(Vec::new(), Compression::fast()),
+                )
+                .finish()
+                .expect("writing to memory");
+                self.raw_sink.buf.extend_from_slice(&raw_tail);
+                self.raw_sink.count = self.stats.records.max(1);
+                self.raw_sink
+                    .finish(self.store)
+                    .await?
+                    .expect("the archive is always written")
+            }
+        };
         let mut routes = Vec::new();
         for (event_type, sink) in std::mem::take(&mut self.staging) {
             let count = sink.count;
@@ -533,7 +544,8 @@ pub async fn read_window(
     let batch = BatchId::generate(now);
     let ctx = |what: &str| format!("window {window}: {what}");
 
-    let mut writer = WindowWriter::new(store, settings, window, batch.clone());
+    let archive = previous.as_ref().map(|cp| cp.raw_key.clone());
+    let mut writer = WindowWriter::new(store, settings, window, batch.clone(), archive.clone());
     let outcome = match &previous {
         Some(cp) => read_ranges(stream, &mut writer, cp, settings).await,
         None => read_stream(stream, &mut writer, window, settings).await,
@@ -544,7 +556,7 @@ pub async fn read_window(
             // The stream no longer holds the range, or cannot give it back whole (a damaged
             // shard log): replay the first run's archive instead, which must then verify.
             let cp = previous.as_ref().expect("checked");
-            writer = WindowWriter::new(store, settings, window, batch.clone());
+            writer = WindowWriter::new(store, settings, window, batch.clone(), archive.clone());
             match read_archive(store, &mut writer, cp).await {
                 Ok(()) => {}
                 Err(archive) if archive.kind == ErrorKind::Transient => {
@@ -571,7 +583,7 @@ pub async fn read_window(
     if let Some(cp) = &previous {
         if writer.stats.source != "archive" {
             if let Some(stream_diff) = differs(cp, &writer.sealed_ranges()) {
-                writer = WindowWriter::new(store, settings, window, batch.clone());
+                writer = WindowWriter::new(store, settings, window, batch.clone(), archive.clone());
                 let archive = read_archive(store, &mut writer, cp).await;
                 let archive_diff = match archive {
                     Ok(()) => differs(cp, &writer.sealed_ranges()),
