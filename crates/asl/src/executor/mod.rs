@@ -1,10 +1,13 @@
 //! The interpreter: runs a [`Definition`] against registered handlers, applying
 //! AWS's input/output processing, retries and catchers, and records the history.
 
-use crate::choice;
+mod flow;
+mod pass;
+mod wait;
+
 use crate::clock::Clock;
 use crate::context::{ContextObject, StateContext};
-use crate::definition::{Definition, Dynamic, Kind, Machine, Seconds, State, WaitFor};
+use crate::definition::{Definition, Kind, Machine, Seconds, State};
 use crate::error::{names, Failure};
 use crate::history::{History, HistoryEvent};
 use crate::limits::{self, json_size, Limits};
@@ -16,7 +19,7 @@ use crate::task::{
     classify, lambda_cause, resource_parts, Registry, ResourceKind, TaskCall, TaskError,
     TaskHandler,
 };
-use crate::timefmt::{format_millis, parse_rfc3339, system_now, Millis};
+use crate::timefmt::{format_millis, system_now, Millis};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 use std::cmp::Reverse;
@@ -554,78 +557,15 @@ impl Run<'_> {
     ) -> Result<Step, Failure> {
         let ctx = self.ctx(state, entered, 0);
         match &state.kind {
-            Kind::Pass { result } => {
-                let eff = input_path(state, &raw)?;
-                let eff = parameters(state, eff, &ctx)?;
-                self.check_input(state, &eff)?;
-                let res = result.clone().unwrap_or(eff);
-                Ok(step(state, finish(state, &raw, res, &ctx, false)?))
-            }
-            Kind::Succeed => {
-                let eff = input_path(state, &raw)?;
-                Ok(Step::End(output_path(state, eff)?))
-            }
+            Kind::Pass { result } => self.pass(state, result.as_ref(), raw, &ctx),
+            Kind::Succeed => flow::succeed(state, &raw),
             Kind::Fail { error, cause } => {
-                let dynamic = |d: &Option<Dynamic>, field: &str| -> Result<String, Failure> {
-                    match d {
-                        None => Ok(String::new()),
-                        Some(Dynamic::Fixed(s)) => Ok(s.clone()),
-                        Some(Dynamic::Path(p)) => {
-                            match payload::eval_dynamic(p, &raw, &ctx, &state.name, field)? {
-                                Value::String(s) => Ok(s),
-                                other => Err(Failure::runtime(format!(
-                                    "state '{}': {field} must resolve to a string, got {other}",
-                                    state.name
-                                ))),
-                            }
-                        }
-                    }
-                };
-                Err(Failure::new(
-                    dynamic(error, "ErrorPath")?,
-                    dynamic(cause, "CausePath")?,
-                ))
+                flow::fail(state, error.as_ref(), cause.as_ref(), &raw, &ctx)
             }
             Kind::Choice { choices, default } => {
-                let eff = input_path(state, &raw)?;
-                for (rule, next) in choices {
-                    if choice::eval(rule, &eff, &ctx)? {
-                        return Ok(Step::Next(next.clone(), output_path(state, eff)?));
-                    }
-                }
-                match default {
-                    Some(d) => Ok(Step::Next(d.clone(), output_path(state, eff)?)),
-                    None => Err(Failure::new(
-                        names::NO_CHOICE_MATCHED,
-                        format!(
-                            "No Choice Rule matched and no Default in Choice state '{}'",
-                            state.name
-                        ),
-                    )),
-                }
+                flow::choice(state, choices, default.as_deref(), &raw, &ctx)
             }
-            Kind::Wait(w) => {
-                let eff = input_path(state, &raw)?;
-                let until = match w {
-                    WaitFor::Seconds(s) => {
-                        let secs = seconds(s, &eff, &ctx, state, "SecondsPath")?;
-                        self.now(lane).saturating_add(secs_to_ms(secs))
-                    }
-                    WaitFor::Timestamp(t) => parse_rfc3339(t).unwrap_or(0),
-                    WaitFor::TimestampPath(p) => {
-                        let v = payload::read_path(p, &eff, &ctx, &state.name, "TimestampPath")?;
-                        v.as_str().and_then(parse_rfc3339).ok_or_else(|| {
-                            Failure::runtime(format!(
-                                "state '{}': TimestampPath '{}' did not resolve to an RFC 3339 timestamp: {v}",
-                                state.name, p.text
-                            ))
-                        })?
-                    }
-                };
-                let now = self.now(lane);
-                self.sleep(lane, until - now).await;
-                Ok(step(state, output_path(state, eff)?))
-            }
+            Kind::Wait(w) => self.wait(state, w, raw, &ctx, lane).await,
             Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map { .. } => {
                 self.run_with_retry(state, raw, lane, entered).await
             }
