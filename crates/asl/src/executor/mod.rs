@@ -3,6 +3,7 @@
 
 mod flow;
 mod pass;
+mod task;
 mod wait;
 
 use crate::clock::Clock;
@@ -11,14 +12,10 @@ use crate::definition::{Definition, Kind, Machine, Seconds, State};
 use crate::error::{names, Failure};
 use crate::history::{History, HistoryEvent};
 use crate::limits::{self, json_size, Limits};
-use crate::mock::MockResponse;
 use crate::path::{self, JsonPath};
 use crate::payload;
 use crate::random::{self, Rng};
-use crate::task::{
-    classify, lambda_cause, resource_parts, Registry, ResourceKind, TaskCall, TaskError,
-    TaskHandler,
-};
+use crate::task::Registry;
 use crate::timefmt::{format_millis, system_now, Millis};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -303,6 +300,18 @@ impl Executor {
 struct Lane {
     now: Millis,
     last: u64,
+}
+
+/// One attempt at a Task, Parallel or Map state, as the retry loop makes it.
+struct Attempt<'a> {
+    state: &'a State,
+    /// The state's input as it arrived; ResultPath writes the result into it.
+    raw: &'a Value,
+    /// The input after InputPath.
+    eff: Value,
+    ctx: &'a StateContext<'a>,
+    /// 1 for the first try, 2 for the first retry, and so on.
+    number: u32,
 }
 
 enum Step {
@@ -646,18 +655,14 @@ impl Run<'_> {
         let eff = input_path(state, raw)?;
         match &state.kind {
             Kind::Task { resource, timeout } => {
-                let timeout = match timeout {
-                    None => None,
-                    Some(s) => Some(seconds(s, &eff, ctx, state, "TimeoutSecondsPath")?),
+                let at = Attempt {
+                    state,
+                    raw,
+                    eff,
+                    ctx,
+                    number: attempt,
                 };
-                let params = parameters(state, eff, ctx)?;
-                // AWS: States.DataLimitExceeded "when, after Parameters processing, the
-                // input of a state is larger than the payload size quota".
-                self.check_input(state, &params)?;
-                let result = self
-                    .invoke(state, resource, params, ctx, attempt, timeout, lane)
-                    .await?;
-                finish(state, raw, result, ctx, true)
+                self.task(at, resource, timeout.as_ref(), lane).await
             }
             Kind::Parallel { branches } => {
                 let params = parameters(state, eff, ctx)?;
@@ -850,271 +855,10 @@ impl Run<'_> {
             }
         }
     }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn invoke(
-        &self,
-        state: &State,
-        resource: &str,
-        params: Value,
-        ctx: &StateContext<'_>,
-        attempt: u32,
-        timeout: Option<u64>,
-        lane: &mut Lane,
-    ) -> Result<Value, Failure> {
-        let kind = classify(resource);
-        let lambda_events = kind == ResourceKind::LambdaArn;
-        let (rtype, rname) = resource_parts(resource);
-        let mocked = self
-            .registry
-            .mock_case()
-            .filter(|m| m.mocks(&state.name))
-            .and_then(|m| m.next_response(&state.name));
-        let mut function_name = None;
-        let mut call_input = params.clone();
-        let handler: Option<Arc<dyn TaskHandler>> = if mocked.is_some() {
-            None
-        } else {
-            let missing = |what: String| {
-                Failure::runtime(format!(
-                    "state '{}': no handler registered for {what}",
-                    state.name
-                ))
-            };
-            Some(match kind {
-                ResourceKind::LambdaInvoke => {
-                    let fname = params
-                        .get("FunctionName")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| {
-                            Failure::runtime(format!(
-                                "state '{}': lambda:invoke Parameters need a FunctionName string",
-                                state.name
-                            ))
-                        })?
-                        .to_string();
-                    call_input = params.get("Payload").cloned().unwrap_or_else(|| json!({}));
-                    let h = self
-                        .registry
-                        .find_lambda(&fname)
-                        .ok_or_else(|| missing(format!("Lambda function '{fname}'")))?;
-                    function_name = Some(fname);
-                    h
-                }
-                ResourceKind::LambdaArn => {
-                    function_name = Some(resource.to_string());
-                    self.registry
-                        .find_lambda(resource)
-                        .ok_or_else(|| missing(format!("Lambda function '{resource}'")))?
-                }
-                ResourceKind::SnsPublish => self
-                    .registry
-                    .find_sns()
-                    .ok_or_else(|| missing(format!("resource '{resource}'")))?,
-                ResourceKind::Other => self
-                    .registry
-                    .find_resource(resource)
-                    .ok_or_else(|| missing(format!("resource '{resource}'")))?,
-            })
-        };
-
-        let mut sched = Map::new();
-        let (text, _) = self.payload(&params);
-        if lambda_events {
-            sched.insert("resource".into(), json!(resource));
-            sched.insert("input".into(), json!(text));
-        } else {
-            sched.insert("resourceType".into(), json!(rtype));
-            sched.insert("resource".into(), json!(rname));
-            sched.insert("region".into(), json!(self.region));
-            sched.insert("parameters".into(), json!(text));
-        }
-        if let Some(t) = timeout {
-            sched.insert("timeoutInSeconds".into(), json!(t));
-        }
-        let ids = json!({"resourceType": rtype, "resource": rname});
-        if lambda_events {
-            self.emit(
-                lane,
-                "LambdaFunctionScheduled",
-                Some(("lambdaFunctionScheduledEventDetails", Value::Object(sched))),
-            );
-            self.emit(lane, "LambdaFunctionStarted", None);
-        } else {
-            self.emit(
-                lane,
-                "TaskScheduled",
-                Some(("taskScheduledEventDetails", Value::Object(sched))),
-            );
-            self.emit(
-                lane,
-                "TaskStarted",
-                Some(("taskStartedEventDetails", ids.clone())),
-            );
-        }
-
-        if self.is_full() {
-            return Err(self.history_full());
-        }
-        let outcome: Result<Value, TaskError> = match (mocked, handler) {
-            (Some(MockResponse::Return(v)), _) => Ok(v),
-            (Some(MockResponse::Throw(e)), _) => Err(e),
-            (None, Some(h)) => {
-                let call = TaskCall {
-                    resource: resource.to_string(),
-                    input: call_input,
-                    function_name,
-                    state_name: state.name.clone(),
-                    attempt,
-                    context: ctx.to_value(),
-                };
-                let fut = h.invoke(call);
-                let res = match timeout {
-                    Some(t) => tokio::time::timeout(Duration::from_secs(t), fut).await.ok(),
-                    None => Some(fut.await),
-                };
-                match res {
-                    Some(r) => shape(&kind, r),
-                    None => {
-                        if self.clock.is_virtual() {
-                            lane.now = lane.now.saturating_add(secs_to_ms(timeout.unwrap_or(0)));
-                        }
-                        let cause = format!(
-                            "Task '{}' did not finish within {}s",
-                            state.name,
-                            timeout.unwrap_or(0)
-                        );
-                        let d = json!({"error": names::TIMEOUT, "cause": cause});
-                        if lambda_events {
-                            self.emit(
-                                lane,
-                                "LambdaFunctionTimedOut",
-                                Some(("lambdaFunctionTimedOutEventDetails", d)),
-                            );
-                        } else {
-                            let mut d = d;
-                            merge(&mut d, &ids);
-                            self.emit(lane, "TaskTimedOut", Some(("taskTimedOutEventDetails", d)));
-                        }
-                        return Err(Failure {
-                            from_task: true,
-                            ..Failure::new(names::TIMEOUT, cause)
-                        });
-                    }
-                }
-            }
-            (None, None) => Err(TaskError::new(names::RUNTIME, "no handler")),
-        };
-        // AWS: States.DataLimitExceeded "when the output of a connector is larger than
-        // payload size quota"; AWS's cause names the resource (a Lambda ARN, or the
-        // integration's service such as 'lambda').
-        let max = self.limits.max_payload_bytes;
-        let outcome = match outcome {
-            Ok(v) if json_size(&v, max) > max => {
-                let what = if lambda_events {
-                    resource
-                } else {
-                    rtype.as_str()
-                };
-                let f = limits::data_limit(what);
-                Err(TaskError::new(f.error, f.cause))
-            }
-            o => o,
-        };
-        match outcome {
-            Ok(v) => {
-                let (text, truncated) = self.payload(&v);
-                if lambda_events {
-                    self.emit(
-                        lane,
-                        "LambdaFunctionSucceeded",
-                        Some((
-                            "lambdaFunctionSucceededEventDetails",
-                            json!({"output": text, "outputDetails": {"truncated": truncated}}),
-                        )),
-                    );
-                } else {
-                    let mut d = json!({"output": text, "outputDetails": {"truncated": truncated}});
-                    merge(&mut d, &ids);
-                    self.emit(
-                        lane,
-                        "TaskSucceeded",
-                        Some(("taskSucceededEventDetails", d)),
-                    );
-                }
-                Ok(v)
-            }
-            Err(e) => {
-                let d = json!({"error": e.error, "cause": e.cause});
-                if lambda_events {
-                    self.emit(
-                        lane,
-                        "LambdaFunctionFailed",
-                        Some(("lambdaFunctionFailedEventDetails", d)),
-                    );
-                } else {
-                    let mut d = d;
-                    merge(&mut d, &ids);
-                    self.emit(lane, "TaskFailed", Some(("taskFailedEventDetails", d)));
-                }
-                Err(Failure {
-                    from_task: true,
-                    ..Failure::new(e.error, e.cause)
-                })
-            }
-        }
-    }
 }
 
 fn secs_to_ms(secs: u64) -> i64 {
     i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000)
-}
-
-fn merge(into: &mut Value, from: &Value) {
-    if let (Some(a), Some(b)) = (into.as_object_mut(), from.as_object()) {
-        for (k, v) in b {
-            a.insert(k.clone(), v.clone());
-        }
-    }
-}
-
-/// Wraps a handler's raw answer the way each AWS integration returns it.
-fn shape(kind: &ResourceKind, r: Result<Value, TaskError>) -> Result<Value, TaskError> {
-    let request_id = random::uuid_v4();
-    match kind {
-        ResourceKind::LambdaInvoke => match r {
-            Ok(payload) => Ok(json!({
-                "ExecutedVersion": "$LATEST",
-                "Payload": payload,
-                "SdkHttpMetadata": {
-                    "AllHttpHeaders": {"X-Amz-Executed-Version": ["$LATEST"], "x-amzn-RequestId": [request_id]},
-                    "HttpHeaders": {"X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": request_id},
-                    "HttpStatusCode": 200
-                },
-                "SdkResponseMetadata": {"RequestId": request_id},
-                "StatusCode": 200
-            })),
-            Err(e) => Err(TaskError::new(e.error.clone(), lambda_cause(&e))),
-        },
-        ResourceKind::LambdaArn => r.map_err(|e| TaskError::new(e.error.clone(), lambda_cause(&e))),
-        ResourceKind::SnsPublish => r.map(|v| {
-            let message_id = v
-                .get("MessageId")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(random::uuid_v4);
-            json!({
-                "MessageId": message_id,
-                "SdkHttpMetadata": {
-                    "AllHttpHeaders": {"x-amzn-RequestId": [request_id]},
-                    "HttpHeaders": {"x-amzn-RequestId": request_id},
-                    "HttpStatusCode": 200
-                },
-                "SdkResponseMetadata": {"RequestId": request_id}
-            })
-        }),
-        ResourceKind::Other => r,
-    }
 }
 
 fn input_path(state: &State, raw: &Value) -> Result<Value, Failure> {
