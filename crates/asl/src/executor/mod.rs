@@ -2,6 +2,9 @@
 //! AWS's input/output processing, retries and catchers, and records the history.
 
 mod flow;
+mod fork_join;
+mod map;
+mod parallel;
 mod pass;
 mod task;
 mod wait;
@@ -19,8 +22,6 @@ use crate::task::Registry;
 use crate::timefmt::{format_millis, system_now, Millis};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,9 +29,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// A Map iteration's output or failure, with the virtual time it ended at.
-type IterationResult = Result<(Value, Millis), (Failure, Millis)>;
 
 /// Names and ARNs for one execution.
 #[derive(Debug, Clone)]
@@ -357,26 +355,6 @@ fn step(state: &State, out: Value) -> Step {
     }
 }
 
-/// Runs all futures together and returns their results in order, or the first failure
-/// (dropping, and so aborting, the rest). Only the futures that were woken are polled
-/// again, so N iterations cost O(N) polls, not O(N) per wake-up.
-async fn join_fail_fast<'a, T: Send + 'a, E: Send + 'a>(
-    futs: Vec<BoxFut<'a, Result<T, E>>>,
-) -> Result<Vec<T>, E> {
-    use futures_util::stream::{FuturesUnordered, StreamExt};
-    let n = futs.len();
-    let mut pending: FuturesUnordered<_> = futs
-        .into_iter()
-        .enumerate()
-        .map(|(i, f)| async move { (i, f.await) })
-        .collect();
-    let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
-    while let Some((i, r)) = pending.next().await {
-        out[i] = Some(r?);
-    }
-    Ok(out.into_iter().flatten().collect())
-}
-
 impl Run<'_> {
     fn now(&self, lane: &mut Lane) -> Millis {
         if !self.clock.is_virtual() {
@@ -665,37 +643,14 @@ impl Run<'_> {
                 self.task(at, resource, timeout.as_ref(), lane).await
             }
             Kind::Parallel { branches } => {
-                let params = parameters(state, eff, ctx)?;
-                self.check_input(state, &params)?;
-                self.emit(lane, "ParallelStateStarted", None);
-                let start = self.now(lane);
-                let mut lanes: Vec<Lane> = branches
-                    .iter()
-                    .map(|_| Lane {
-                        now: start,
-                        last: lane.last,
-                    })
-                    .collect();
-                let futs: Vec<BoxFut<'_, Result<Value, Failure>>> = branches
-                    .iter()
-                    .zip(lanes.iter_mut())
-                    .map(|(b, l)| self.run_machine(b, params.clone(), l))
-                    .collect();
-                let res = join_fail_fast(futs).await;
-                if let Some(end) = lanes.iter().map(|l| l.now).max() {
-                    lane.now = lane.now.max(end);
-                }
-                lane.last = self.last_event_id();
-                match res {
-                    Ok(results) => {
-                        self.emit(lane, "ParallelStateSucceeded", None);
-                        finish(state, raw, Value::Array(results), ctx, true)
-                    }
-                    Err(f) => {
-                        self.emit(lane, "ParallelStateFailed", None);
-                        Err(f)
-                    }
-                }
+                let at = Attempt {
+                    state,
+                    raw,
+                    eff,
+                    ctx,
+                    number: attempt,
+                };
+                self.parallel(at, branches, lane).await
             }
             Kind::Map {
                 processor,
@@ -703,156 +658,21 @@ impl Run<'_> {
                 item_selector,
                 max_concurrency,
             } => {
-                let items =
-                    match payload::read_path(items_path, &eff, ctx, &state.name, "ItemsPath")? {
-                        Value::Array(a) => a,
-                        other => {
-                            return Err(Failure::runtime(format!(
-                                "state '{}': ItemsPath '{}' must select an array, got {other}",
-                                state.name, items_path.text
-                            )))
-                        }
-                    };
-                self.emit(
-                    lane,
-                    "MapStateStarted",
-                    Some((
-                        "mapStateStartedEventDetails",
-                        json!({"length": items.len()}),
-                    )),
-                );
-                let res = self
-                    .run_map(
-                        state,
-                        processor,
-                        item_selector.as_ref(),
-                        *max_concurrency,
-                        items,
-                        &eff,
-                        ctx,
-                        lane,
-                    )
-                    .await;
-                lane.last = self.last_event_id();
-                match res {
-                    Ok(results) => {
-                        self.emit(lane, "MapStateSucceeded", None);
-                        finish(state, raw, Value::Array(results), ctx, true)
-                    }
-                    Err(f) => {
-                        self.emit(lane, "MapStateFailed", None);
-                        Err(f)
-                    }
-                }
+                let at = Attempt {
+                    state,
+                    raw,
+                    eff,
+                    ctx,
+                    number: attempt,
+                };
+                let selector = item_selector.as_ref();
+                self.map(at, processor, items_path, selector, *max_concurrency, lane)
+                    .await
             }
             _ => Err(Failure::runtime(format!(
                 "state '{}' cannot be retried",
                 state.name
             ))),
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn run_map(
-        &self,
-        state: &State,
-        processor: &Machine,
-        selector: Option<&Value>,
-        max: usize,
-        items: Vec<Value>,
-        eff: &Value,
-        ctx: &StateContext<'_>,
-        lane: &mut Lane,
-    ) -> Result<Vec<Value>, Failure> {
-        let parent_now = self.now(lane);
-        let parent_last = lane.last;
-        let sem = (max > 0).then(|| tokio::sync::Semaphore::new(max));
-        // Virtual start times under MaxConcurrency: list scheduling, each
-        // iteration takes the slot that frees up first.
-        let slots: Mutex<BinaryHeap<Reverse<Millis>>> = Mutex::new(
-            (0..max.min(items.len()))
-                .map(|_| Reverse(parent_now))
-                .collect(),
-        );
-        let (sem, slots) = (&sem, &slots);
-        let futs: Vec<BoxFut<'_, IterationResult>> = items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let fut: BoxFut<'_, _> = Box::pin(async move {
-                    let _permit = match sem {
-                        Some(s) => Some(s.acquire().await.map_err(|_| {
-                            (
-                                Failure::runtime("Map concurrency limiter closed"),
-                                parent_now,
-                            )
-                        })?),
-                        None => None,
-                    };
-                    let start = if sem.is_some() {
-                        let mut h = slots.lock().unwrap_or_else(|e| e.into_inner());
-                        h.pop().map(|Reverse(t)| t).unwrap_or(parent_now)
-                    } else {
-                        parent_now
-                    };
-                    let mut il = Lane {
-                        now: start,
-                        last: parent_last,
-                    };
-                    let input = match selector {
-                        Some(t) => {
-                            let c = ctx.with_map(json!({"Item": {"Index": index, "Value": item}}));
-                            let v =
-                                payload::apply(t, eff, &c, &state.name).map_err(|f| (f, il.now))?;
-                            self.check_input(state, &v).map_err(|f| (f, il.now))?;
-                            v
-                        }
-                        None => item,
-                    };
-                    let details = json!({"name": state.name, "index": index});
-                    self.emit(
-                        &mut il,
-                        "MapIterationStarted",
-                        Some(("mapIterationStartedEventDetails", details.clone())),
-                    );
-                    let r = self.run_machine(processor, input, &mut il).await;
-                    let end = self.now(&mut il);
-                    if sem.is_some() {
-                        let mut h = slots.lock().unwrap_or_else(|e| e.into_inner());
-                        h.push(Reverse(end));
-                    }
-                    match r {
-                        Ok(v) => {
-                            self.emit(
-                                &mut il,
-                                "MapIterationSucceeded",
-                                Some(("mapIterationSucceededEventDetails", details)),
-                            );
-                            Ok((v, end))
-                        }
-                        Err(f) => {
-                            self.emit(
-                                &mut il,
-                                "MapIterationFailed",
-                                Some(("mapIterationFailedEventDetails", details)),
-                            );
-                            Err((f, end))
-                        }
-                    }
-                });
-                fut
-            })
-            .collect();
-        match join_fail_fast(futs).await {
-            Ok(done) => {
-                let end = done.iter().map(|(_, t)| *t).max().unwrap_or(parent_now);
-                lane.now = lane.now.max(end);
-                Ok(done.into_iter().map(|(v, _)| v).collect())
-            }
-            Err((f, end)) => {
-                lane.now = lane.now.max(end);
-                Err(f)
-            }
         }
     }
 }
