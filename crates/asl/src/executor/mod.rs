@@ -1,26 +1,27 @@
 //! The interpreter: runs a [`Definition`] against registered handlers, applying
 //! AWS's input/output processing, retries and catchers, and records the history.
 
-use crate::choice;
+mod flow;
+mod fork_join;
+mod map;
+mod parallel;
+mod pass;
+mod task;
+mod wait;
+
 use crate::clock::Clock;
 use crate::context::{ContextObject, StateContext};
-use crate::definition::{Definition, Dynamic, Kind, Machine, Seconds, State, WaitFor};
+use crate::definition::{Definition, Kind, Machine, Seconds, State};
 use crate::error::{names, Failure};
 use crate::history::{History, HistoryEvent};
 use crate::limits::{self, json_size, Limits};
-use crate::mock::MockResponse;
 use crate::path::{self, JsonPath};
 use crate::payload;
 use crate::random::{self, Rng};
-use crate::task::{
-    classify, lambda_cause, resource_parts, Registry, ResourceKind, TaskCall, TaskError,
-    TaskHandler,
-};
-use crate::timefmt::{format_millis, parse_rfc3339, system_now, Millis};
+use crate::task::Registry;
+use crate::timefmt::{format_millis, system_now, Millis};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,9 +29,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 type BoxFut<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
-
-/// A Map iteration's output or failure, with the virtual time it ended at.
-type IterationResult = Result<(Value, Millis), (Failure, Millis)>;
 
 /// Names and ARNs for one execution.
 #[derive(Debug, Clone)]
@@ -302,6 +300,18 @@ struct Lane {
     last: u64,
 }
 
+/// One attempt at a Task, Parallel or Map state, as the retry loop makes it.
+struct Attempt<'a> {
+    state: &'a State,
+    /// The state's input as it arrived; ResultPath writes the result into it.
+    raw: &'a Value,
+    /// The input after InputPath.
+    eff: Value,
+    ctx: &'a StateContext<'a>,
+    /// 1 for the first try, 2 for the first retry, and so on.
+    number: u32,
+}
+
 enum Step {
     Next(String, Value),
     End(Value),
@@ -343,26 +353,6 @@ fn step(state: &State, out: Value) -> Step {
         Some(n) => Step::Next(n.clone(), out),
         None => Step::End(out),
     }
-}
-
-/// Runs all futures together and returns their results in order, or the first failure
-/// (dropping, and so aborting, the rest). Only the futures that were woken are polled
-/// again, so N iterations cost O(N) polls, not O(N) per wake-up.
-async fn join_fail_fast<'a, T: Send + 'a, E: Send + 'a>(
-    futs: Vec<BoxFut<'a, Result<T, E>>>,
-) -> Result<Vec<T>, E> {
-    use futures_util::stream::{FuturesUnordered, StreamExt};
-    let n = futs.len();
-    let mut pending: FuturesUnordered<_> = futs
-        .into_iter()
-        .enumerate()
-        .map(|(i, f)| async move { (i, f.await) })
-        .collect();
-    let mut out: Vec<Option<T>> = (0..n).map(|_| None).collect();
-    while let Some((i, r)) = pending.next().await {
-        out[i] = Some(r?);
-    }
-    Ok(out.into_iter().flatten().collect())
 }
 
 impl Run<'_> {
@@ -554,78 +544,15 @@ impl Run<'_> {
     ) -> Result<Step, Failure> {
         let ctx = self.ctx(state, entered, 0);
         match &state.kind {
-            Kind::Pass { result } => {
-                let eff = input_path(state, &raw)?;
-                let eff = parameters(state, eff, &ctx)?;
-                self.check_input(state, &eff)?;
-                let res = result.clone().unwrap_or(eff);
-                Ok(step(state, finish(state, &raw, res, &ctx, false)?))
-            }
-            Kind::Succeed => {
-                let eff = input_path(state, &raw)?;
-                Ok(Step::End(output_path(state, eff)?))
-            }
+            Kind::Pass { result } => self.pass(state, result.as_ref(), raw, &ctx),
+            Kind::Succeed => flow::succeed(state, &raw),
             Kind::Fail { error, cause } => {
-                let dynamic = |d: &Option<Dynamic>, field: &str| -> Result<String, Failure> {
-                    match d {
-                        None => Ok(String::new()),
-                        Some(Dynamic::Fixed(s)) => Ok(s.clone()),
-                        Some(Dynamic::Path(p)) => {
-                            match payload::eval_dynamic(p, &raw, &ctx, &state.name, field)? {
-                                Value::String(s) => Ok(s),
-                                other => Err(Failure::runtime(format!(
-                                    "state '{}': {field} must resolve to a string, got {other}",
-                                    state.name
-                                ))),
-                            }
-                        }
-                    }
-                };
-                Err(Failure::new(
-                    dynamic(error, "ErrorPath")?,
-                    dynamic(cause, "CausePath")?,
-                ))
+                flow::fail(state, error.as_ref(), cause.as_ref(), &raw, &ctx)
             }
             Kind::Choice { choices, default } => {
-                let eff = input_path(state, &raw)?;
-                for (rule, next) in choices {
-                    if choice::eval(rule, &eff, &ctx)? {
-                        return Ok(Step::Next(next.clone(), output_path(state, eff)?));
-                    }
-                }
-                match default {
-                    Some(d) => Ok(Step::Next(d.clone(), output_path(state, eff)?)),
-                    None => Err(Failure::new(
-                        names::NO_CHOICE_MATCHED,
-                        format!(
-                            "No Choice Rule matched and no Default in Choice state '{}'",
-                            state.name
-                        ),
-                    )),
-                }
+                flow::choice(state, choices, default.as_deref(), &raw, &ctx)
             }
-            Kind::Wait(w) => {
-                let eff = input_path(state, &raw)?;
-                let until = match w {
-                    WaitFor::Seconds(s) => {
-                        let secs = seconds(s, &eff, &ctx, state, "SecondsPath")?;
-                        self.now(lane).saturating_add(secs_to_ms(secs))
-                    }
-                    WaitFor::Timestamp(t) => parse_rfc3339(t).unwrap_or(0),
-                    WaitFor::TimestampPath(p) => {
-                        let v = payload::read_path(p, &eff, &ctx, &state.name, "TimestampPath")?;
-                        v.as_str().and_then(parse_rfc3339).ok_or_else(|| {
-                            Failure::runtime(format!(
-                                "state '{}': TimestampPath '{}' did not resolve to an RFC 3339 timestamp: {v}",
-                                state.name, p.text
-                            ))
-                        })?
-                    }
-                };
-                let now = self.now(lane);
-                self.sleep(lane, until - now).await;
-                Ok(step(state, output_path(state, eff)?))
-            }
+            Kind::Wait(w) => self.wait(state, w, raw, &ctx, lane).await,
             Kind::Task { .. } | Kind::Parallel { .. } | Kind::Map { .. } => {
                 self.run_with_retry(state, raw, lane, entered).await
             }
@@ -706,51 +633,24 @@ impl Run<'_> {
         let eff = input_path(state, raw)?;
         match &state.kind {
             Kind::Task { resource, timeout } => {
-                let timeout = match timeout {
-                    None => None,
-                    Some(s) => Some(seconds(s, &eff, ctx, state, "TimeoutSecondsPath")?),
+                let at = Attempt {
+                    state,
+                    raw,
+                    eff,
+                    ctx,
+                    number: attempt,
                 };
-                let params = parameters(state, eff, ctx)?;
-                // AWS: States.DataLimitExceeded "when, after Parameters processing, the
-                // input of a state is larger than the payload size quota".
-                self.check_input(state, &params)?;
-                let result = self
-                    .invoke(state, resource, params, ctx, attempt, timeout, lane)
-                    .await?;
-                finish(state, raw, result, ctx, true)
+                self.task(at, resource, timeout.as_ref(), lane).await
             }
             Kind::Parallel { branches } => {
-                let params = parameters(state, eff, ctx)?;
-                self.check_input(state, &params)?;
-                self.emit(lane, "ParallelStateStarted", None);
-                let start = self.now(lane);
-                let mut lanes: Vec<Lane> = branches
-                    .iter()
-                    .map(|_| Lane {
-                        now: start,
-                        last: lane.last,
-                    })
-                    .collect();
-                let futs: Vec<BoxFut<'_, Result<Value, Failure>>> = branches
-                    .iter()
-                    .zip(lanes.iter_mut())
-                    .map(|(b, l)| self.run_machine(b, params.clone(), l))
-                    .collect();
-                let res = join_fail_fast(futs).await;
-                if let Some(end) = lanes.iter().map(|l| l.now).max() {
-                    lane.now = lane.now.max(end);
-                }
-                lane.last = self.last_event_id();
-                match res {
-                    Ok(results) => {
-                        self.emit(lane, "ParallelStateSucceeded", None);
-                        finish(state, raw, Value::Array(results), ctx, true)
-                    }
-                    Err(f) => {
-                        self.emit(lane, "ParallelStateFailed", None);
-                        Err(f)
-                    }
-                }
+                let at = Attempt {
+                    state,
+                    raw,
+                    eff,
+                    ctx,
+                    number: attempt,
+                };
+                self.parallel(at, branches, lane).await
             }
             Kind::Map {
                 processor,
@@ -758,47 +658,16 @@ impl Run<'_> {
                 item_selector,
                 max_concurrency,
             } => {
-                let items =
-                    match payload::read_path(items_path, &eff, ctx, &state.name, "ItemsPath")? {
-                        Value::Array(a) => a,
-                        other => {
-                            return Err(Failure::runtime(format!(
-                                "state '{}': ItemsPath '{}' must select an array, got {other}",
-                                state.name, items_path.text
-                            )))
-                        }
-                    };
-                self.emit(
-                    lane,
-                    "MapStateStarted",
-                    Some((
-                        "mapStateStartedEventDetails",
-                        json!({"length": items.len()}),
-                    )),
-                );
-                let res = self
-                    .run_map(
-                        state,
-                        processor,
-                        item_selector.as_ref(),
-                        *max_concurrency,
-                        items,
-                        &eff,
-                        ctx,
-                        lane,
-                    )
-                    .await;
-                lane.last = self.last_event_id();
-                match res {
-                    Ok(results) => {
-                        self.emit(lane, "MapStateSucceeded", None);
-                        finish(state, raw, Value::Array(results), ctx, true)
-                    }
-                    Err(f) => {
-                        self.emit(lane, "MapStateFailed", None);
-                        Err(f)
-                    }
-                }
+                let at = Attempt {
+                    state,
+                    raw,
+                    eff,
+                    ctx,
+                    number: attempt,
+                };
+                let selector = item_selector.as_ref();
+                self.map(at, processor, items_path, selector, *max_concurrency, lane)
+                    .await
             }
             _ => Err(Failure::runtime(format!(
                 "state '{}' cannot be retried",
@@ -806,375 +675,10 @@ impl Run<'_> {
             ))),
         }
     }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn run_map(
-        &self,
-        state: &State,
-        processor: &Machine,
-        selector: Option<&Value>,
-        max: usize,
-        items: Vec<Value>,
-        eff: &Value,
-        ctx: &StateContext<'_>,
-        lane: &mut Lane,
-    ) -> Result<Vec<Value>, Failure> {
-        let parent_now = self.now(lane);
-        let parent_last = lane.last;
-        let sem = (max > 0).then(|| tokio::sync::Semaphore::new(max));
-        // Virtual start times under MaxConcurrency: list scheduling, each
-        // iteration takes the slot that frees up first.
-        let slots: Mutex<BinaryHeap<Reverse<Millis>>> = Mutex::new(
-            (0..max.min(items.len()))
-                .map(|_| Reverse(parent_now))
-                .collect(),
-        );
-        let (sem, slots) = (&sem, &slots);
-        let futs: Vec<BoxFut<'_, IterationResult>> = items
-            .into_iter()
-            .enumerate()
-            .map(|(index, item)| {
-                let fut: BoxFut<'_, _> = Box::pin(async move {
-                    let _permit = match sem {
-                        Some(s) => Some(s.acquire().await.map_err(|_| {
-                            (
-                                Failure::runtime("Map concurrency limiter closed"),
-                                parent_now,
-                            )
-                        })?),
-                        None => None,
-                    };
-                    let start = if sem.is_some() {
-                        let mut h = slots.lock().unwrap_or_else(|e| e.into_inner());
-                        h.pop().map(|Reverse(t)| t).unwrap_or(parent_now)
-                    } else {
-                        parent_now
-                    };
-                    let mut il = Lane {
-                        now: start,
-                        last: parent_last,
-                    };
-                    let input = match selector {
-                        Some(t) => {
-                            let c = ctx.with_map(json!({"Item": {"Index": index, "Value": item}}));
-                            let v =
-                                payload::apply(t, eff, &c, &state.name).map_err(|f| (f, il.now))?;
-                            self.check_input(state, &v).map_err(|f| (f, il.now))?;
-                            v
-                        }
-                        None => item,
-                    };
-                    let details = json!({"name": state.name, "index": index});
-                    self.emit(
-                        &mut il,
-                        "MapIterationStarted",
-                        Some(("mapIterationStartedEventDetails", details.clone())),
-                    );
-                    let r = self.run_machine(processor, input, &mut il).await;
-                    let end = self.now(&mut il);
-                    if sem.is_some() {
-                        let mut h = slots.lock().unwrap_or_else(|e| e.into_inner());
-                        h.push(Reverse(end));
-                    }
-                    match r {
-                        Ok(v) => {
-                            self.emit(
-                                &mut il,
-                                "MapIterationSucceeded",
-                                Some(("mapIterationSucceededEventDetails", details)),
-                            );
-                            Ok((v, end))
-                        }
-                        Err(f) => {
-                            self.emit(
-                                &mut il,
-                                "MapIterationFailed",
-                                Some(("mapIterationFailedEventDetails", details)),
-                            );
-                            Err((f, end))
-                        }
-                    }
-                });
-                fut
-            })
-            .collect();
-        match join_fail_fast(futs).await {
-            Ok(done) => {
-                let end = done.iter().map(|(_, t)| *t).max().unwrap_or(parent_now);
-                lane.now = lane.now.max(end);
-                Ok(done.into_iter().map(|(v, _)| v).collect())
-            }
-            Err((f, end)) => {
-                lane.now = lane.now.max(end);
-                Err(f)
-            }
-        }
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    async fn invoke(
-        &self,
-        state: &State,
-        resource: &str,
-        params: Value,
-        ctx: &StateContext<'_>,
-        attempt: u32,
-        timeout: Option<u64>,
-        lane: &mut Lane,
-    ) -> Result<Value, Failure> {
-        let kind = classify(resource);
-        let lambda_events = kind == ResourceKind::LambdaArn;
-        let (rtype, rname) = resource_parts(resource);
-        let mocked = self
-            .registry
-            .mock_case()
-            .filter(|m| m.mocks(&state.name))
-            .and_then(|m| m.next_response(&state.name));
-        let mut function_name = None;
-        let mut call_input = params.clone();
-        let handler: Option<Arc<dyn TaskHandler>> = if mocked.is_some() {
-            None
-        } else {
-            let missing = |what: String| {
-                Failure::runtime(format!(
-                    "state '{}': no handler registered for {what}",
-                    state.name
-                ))
-            };
-            Some(match kind {
-                ResourceKind::LambdaInvoke => {
-                    let fname = params
-                        .get("FunctionName")
-                        .and_then(Value::as_str)
-                        .ok_or_else(|| {
-                            Failure::runtime(format!(
-                                "state '{}': lambda:invoke Parameters need a FunctionName string",
-                                state.name
-                            ))
-                        })?
-                        .to_string();
-                    call_input = params.get("Payload").cloned().unwrap_or_else(|| json!({}));
-                    let h = self
-                        .registry
-                        .find_lambda(&fname)
-                        .ok_or_else(|| missing(format!("Lambda function '{fname}'")))?;
-                    function_name = Some(fname);
-                    h
-                }
-                ResourceKind::LambdaArn => {
-                    function_name = Some(resource.to_string());
-                    self.registry
-                        .find_lambda(resource)
-                        .ok_or_else(|| missing(format!("Lambda function '{resource}'")))?
-                }
-                ResourceKind::SnsPublish => self
-                    .registry
-                    .find_sns()
-                    .ok_or_else(|| missing(format!("resource '{resource}'")))?,
-                ResourceKind::Other => self
-                    .registry
-                    .find_resource(resource)
-                    .ok_or_else(|| missing(format!("resource '{resource}'")))?,
-            })
-        };
-
-        let mut sched = Map::new();
-        let (text, _) = self.payload(&params);
-        if lambda_events {
-            sched.insert("resource".into(), json!(resource));
-            sched.insert("input".into(), json!(text));
-        } else {
-            sched.insert("resourceType".into(), json!(rtype));
-            sched.insert("resource".into(), json!(rname));
-            sched.insert("region".into(), json!(self.region));
-            sched.insert("parameters".into(), json!(text));
-        }
-        if let Some(t) = timeout {
-            sched.insert("timeoutInSeconds".into(), json!(t));
-        }
-        let ids = json!({"resourceType": rtype, "resource": rname});
-        if lambda_events {
-            self.emit(
-                lane,
-                "LambdaFunctionScheduled",
-                Some(("lambdaFunctionScheduledEventDetails", Value::Object(sched))),
-            );
-            self.emit(lane, "LambdaFunctionStarted", None);
-        } else {
-            self.emit(
-                lane,
-                "TaskScheduled",
-                Some(("taskScheduledEventDetails", Value::Object(sched))),
-            );
-            self.emit(
-                lane,
-                "TaskStarted",
-                Some(("taskStartedEventDetails", ids.clone())),
-            );
-        }
-
-        if self.is_full() {
-            return Err(self.history_full());
-        }
-        let outcome: Result<Value, TaskError> = match (mocked, handler) {
-            (Some(MockResponse::Return(v)), _) => Ok(v),
-            (Some(MockResponse::Throw(e)), _) => Err(e),
-            (None, Some(h)) => {
-                let call = TaskCall {
-                    resource: resource.to_string(),
-                    input: call_input,
-                    function_name,
-                    state_name: state.name.clone(),
-                    attempt,
-                    context: ctx.to_value(),
-                };
-                let fut = h.invoke(call);
-                let res = match timeout {
-                    Some(t) => tokio::time::timeout(Duration::from_secs(t), fut).await.ok(),
-                    None => Some(fut.await),
-                };
-                match res {
-                    Some(r) => shape(&kind, r),
-                    None => {
-                        if self.clock.is_virtual() {
-                            lane.now = lane.now.saturating_add(secs_to_ms(timeout.unwrap_or(0)));
-                        }
-                        let cause = format!(
-                            "Task '{}' did not finish within {}s",
-                            state.name,
-                            timeout.unwrap_or(0)
-                        );
-                        let d = json!({"error": names::TIMEOUT, "cause": cause});
-                        if lambda_events {
-                            self.emit(
-                                lane,
-                                "LambdaFunctionTimedOut",
-                                Some(("lambdaFunctionTimedOutEventDetails", d)),
-                            );
-                        } else {
-                            let mut d = d;
-                            merge(&mut d, &ids);
-                            self.emit(lane, "TaskTimedOut", Some(("taskTimedOutEventDetails", d)));
-                        }
-                        return Err(Failure {
-                            from_task: true,
-                            ..Failure::new(names::TIMEOUT, cause)
-                        });
-                    }
-                }
-            }
-            (None, None) => Err(TaskError::new(names::RUNTIME, "no handler")),
-        };
-        // AWS: States.DataLimitExceeded "when the output of a connector is larger than
-        // payload size quota"; AWS's cause names the resource (a Lambda ARN, or the
-        // integration's service such as 'lambda').
-        let max = self.limits.max_payload_bytes;
-        let outcome = match outcome {
-            Ok(v) if json_size(&v, max) > max => {
-                let what = if lambda_events {
-                    resource
-                } else {
-                    rtype.as_str()
-                };
-                let f = limits::data_limit(what);
-                Err(TaskError::new(f.error, f.cause))
-            }
-            o => o,
-        };
-        match outcome {
-            Ok(v) => {
-                let (text, truncated) = self.payload(&v);
-                if lambda_events {
-                    self.emit(
-                        lane,
-                        "LambdaFunctionSucceeded",
-                        Some((
-                            "lambdaFunctionSucceededEventDetails",
-                            json!({"output": text, "outputDetails": {"truncated": truncated}}),
-                        )),
-                    );
-                } else {
-                    let mut d = json!({"output": text, "outputDetails": {"truncated": truncated}});
-                    merge(&mut d, &ids);
-                    self.emit(
-                        lane,
-                        "TaskSucceeded",
-                        Some(("taskSucceededEventDetails", d)),
-                    );
-                }
-                Ok(v)
-            }
-            Err(e) => {
-                let d = json!({"error": e.error, "cause": e.cause});
-                if lambda_events {
-                    self.emit(
-                        lane,
-                        "LambdaFunctionFailed",
-                        Some(("lambdaFunctionFailedEventDetails", d)),
-                    );
-                } else {
-                    let mut d = d;
-                    merge(&mut d, &ids);
-                    self.emit(lane, "TaskFailed", Some(("taskFailedEventDetails", d)));
-                }
-                Err(Failure {
-                    from_task: true,
-                    ..Failure::new(e.error, e.cause)
-                })
-            }
-        }
-    }
 }
 
 fn secs_to_ms(secs: u64) -> i64 {
     i64::try_from(secs).unwrap_or(i64::MAX).saturating_mul(1000)
-}
-
-fn merge(into: &mut Value, from: &Value) {
-    if let (Some(a), Some(b)) = (into.as_object_mut(), from.as_object()) {
-        for (k, v) in b {
-            a.insert(k.clone(), v.clone());
-        }
-    }
-}
-
-/// Wraps a handler's raw answer the way each AWS integration returns it.
-fn shape(kind: &ResourceKind, r: Result<Value, TaskError>) -> Result<Value, TaskError> {
-    let request_id = random::uuid_v4();
-    match kind {
-        ResourceKind::LambdaInvoke => match r {
-            Ok(payload) => Ok(json!({
-                "ExecutedVersion": "$LATEST",
-                "Payload": payload,
-                "SdkHttpMetadata": {
-                    "AllHttpHeaders": {"X-Amz-Executed-Version": ["$LATEST"], "x-amzn-RequestId": [request_id]},
-                    "HttpHeaders": {"X-Amz-Executed-Version": "$LATEST", "x-amzn-RequestId": request_id},
-                    "HttpStatusCode": 200
-                },
-                "SdkResponseMetadata": {"RequestId": request_id},
-                "StatusCode": 200
-            })),
-            Err(e) => Err(TaskError::new(e.error.clone(), lambda_cause(&e))),
-        },
-        ResourceKind::LambdaArn => r.map_err(|e| TaskError::new(e.error.clone(), lambda_cause(&e))),
-        ResourceKind::SnsPublish => r.map(|v| {
-            let message_id = v
-                .get("MessageId")
-                .and_then(Value::as_str)
-                .map(str::to_string)
-                .unwrap_or_else(random::uuid_v4);
-            json!({
-                "MessageId": message_id,
-                "SdkHttpMetadata": {
-                    "AllHttpHeaders": {"x-amzn-RequestId": [request_id]},
-                    "HttpHeaders": {"x-amzn-RequestId": request_id},
-                    "HttpStatusCode": 200
-                },
-                "SdkResponseMetadata": {"RequestId": request_id}
-            })
-        }),
-        ResourceKind::Other => r,
-    }
 }
 
 fn input_path(state: &State, raw: &Value) -> Result<Value, Failure> {
