@@ -324,8 +324,8 @@ impl LocalRunner {
         let input = serde_json::json!({ "window": window });
         // A virtual clock starts at the current time for each execution.
         let clock = match self.clock {
-            asl::Clock::Real => asl::Clock::Real,
             asl::Clock::Virtual { .. } => asl::Clock::virtual_now(),
+            wall => wall,
         };
         let (execution, _) = execute(
             &self.definition,
