@@ -22,9 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::runner::{run_window, Ports, WindowReport};
+use pg_cluster::PgCluster;
 use pushfeed::adapters::local::firehose::BufferHints;
 use pushfeed::adapters::local::object_store::LocalObjectStore;
-use pushfeed::adapters::local::pg_cluster::PgCluster;
 use pushfeed::adapters::local::postgres::PostgresWarehouse;
 use pushfeed::adapters::local::stack::{start_private, Database, Home, LocalStack};
 use pushfeed::adapters::local::stream::{LocalStream, PutRecord};
