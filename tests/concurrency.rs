@@ -34,9 +34,9 @@ use pushfeed::faults::{
     FaultKind, FaultProfile, Faults, FaultyDelivery, FaultyNotifier, FaultyStore, FaultyStream,
     FaultyWarehouse,
 };
-use pushfeed::generate::{generate, TrafficProfile, Truth};
 use pushfeed::ports::{Clock, Delivery, Notifier, ObjectStore, Stream, Warehouse};
 use pushfeed::steps::Settings;
+use vendor_sim::{generate, TrafficProfile, Truth};
 
 struct FixedClock(i64);
 
