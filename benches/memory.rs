@@ -127,7 +127,7 @@ fn child(step: &str, dir: &Path) {
         "read" => {
             let stream = LocalStream::open(dir.join("stream")).expect("stream");
             let window = pushfeed::domain::window::Window::containing(
-                pushfeed::generate::TrafficProfile::default().start_ms,
+                vendor_sim::TrafficProfile::default().start_ms,
             );
             let out = rt
                 .block_on(steps::read_window(

@@ -21,7 +21,7 @@ use pushfeed::domain::record::{for_each_item, inflate, lines, Item};
 use pushfeed::domain::routes::RoutingTable;
 use pushfeed::domain::row::{write_row, RowContext};
 use pushfeed::domain::window::{format_timestamp_ms, Window};
-use pushfeed::generate::GeneratedRecord;
+use vendor_sim::GeneratedRecord;
 
 /// Events in the benchmark's input: about 20 MB of records.
 const EVENTS: usize = 20_000;
@@ -90,7 +90,7 @@ fn transform(input: &Input, routes: &RoutingTable, out: &mut HashMap<&'static st
     divan::black_box((rejected, unrouted));
 }
 
-const ROUTED: [&str; 7] = pushfeed::generate::ROUTED_TYPES;
+const ROUTED: [&str; 7] = vendor_sim::ROUTED_TYPES;
 
 fn buffers() -> HashMap<&'static str, Vec<u8>> {
     ROUTED.iter().map(|t| (*t, Vec::new())).collect()

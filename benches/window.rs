@@ -53,7 +53,7 @@ fn main() {
     }
 }
 
-fn produce(home: &Home, records: &[pushfeed::generate::GeneratedRecord]) {
+fn produce(home: &Home, records: &[vendor_sim::GeneratedRecord]) {
     let stream = LocalStream::open_or_create(home.stream_dir(), 4).expect("stream");
     let puts = records
         .iter()

@@ -19,10 +19,10 @@ use crate::faults::{
     FaultKind, FaultProfile, Faults, FaultyDelivery, FaultyNotifier, FaultyStore, FaultyStream,
     FaultyWarehouse,
 };
-use crate::generate::{generate, GeneratedRecord, TrafficProfile, Truth};
 use crate::machine::{LocalPorts, LocalRunner};
 use crate::ports::{ObjectStore, SystemClock, Warehouse};
 use crate::steps::Settings;
+use vendor_sim::{generate, GeneratedRecord, TrafficProfile, Truth};
 
 pub struct ChaosOptions {
     pub windows: u32,

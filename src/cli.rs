@@ -12,8 +12,8 @@ use crate::adapters::local::stack::{self, Database, Home, LocalStack};
 use crate::adapters::local::stream::{LocalStream, PutRecord};
 use crate::domain::routes::RoutingTable;
 use crate::domain::window::{now_ms, parse_timestamp_ms, Window};
-use crate::generate::{generate, TrafficProfile};
 use std::sync::Arc;
+use vendor_sim::{generate, TrafficProfile};
 
 use crate::machine::{LocalPorts, LocalRunner, WindowRun, WindowSummary};
 use crate::ports::{QueryResult, Stream, SystemClock, Warehouse};
@@ -434,7 +434,7 @@ pub async fn main_with(cli: Cli) -> Result<()> {
                 seed,
                 malformed,
                 duplicates,
-                history: crate::generate::History {
+                history: vendor_sim::History {
                     days: history_days,
                     ..DEMO_HISTORY
                 },
@@ -442,7 +442,7 @@ pub async fn main_with(cli: Cli) -> Result<()> {
             };
             let summary = generate_into(&home, &profile, shards)?;
             if let Some(path) = truth {
-                let planted = crate::generate::planted_truth(&profile);
+                let planted = vendor_sim::planted_truth(&profile);
                 std::fs::write(&path, serde_json::to_vec_pretty(&planted)?)
                     .with_context(|| format!("writing the planted truth to {}", path.display()))?;
             }
@@ -1201,7 +1201,7 @@ fn partition_key(line: &[u8], index: usize) -> String {
 
 /// The history `generate --history-days` and the demo plant: enough users and groups for the
 /// analyst views and the report to show something, a few thousand events.
-const DEMO_HISTORY: crate::generate::History = crate::generate::History {
+const DEMO_HISTORY: vendor_sim::History = vendor_sim::History {
     days: 28,
     users: 100,
     groups: 6,
@@ -1214,9 +1214,10 @@ fn generate_into(home: &Home, profile: &TrafficProfile, shards: u32) -> Result<V
     let events: usize = generated
         .iter()
         .map(|g| match &g.truth {
-            crate::generate::Truth::Valid { events }
-            | crate::generate::Truth::Duplicate { events } => events.len(),
-            crate::generate::Truth::Malformed { .. } => 1,
+            vendor_sim::Truth::Valid { events } | vendor_sim::Truth::Duplicate { events } => {
+                events.len()
+            }
+            vendor_sim::Truth::Malformed { .. } => 1,
         })
         .sum();
     let records = generated.len();

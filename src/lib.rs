@@ -24,8 +24,6 @@ pub mod gaps_cli;
 #[cfg(feature = "local")]
 pub mod gc;
 #[cfg(feature = "local")]
-pub mod generate;
-#[cfg(feature = "local")]
 pub mod loadgen;
 #[cfg(feature = "local")]
 pub mod machine;

@@ -1,4 +1,4 @@
-//! The load generator: realistic vendor traffic (from [`crate::generate`]) put into a stream at a
+//! The load generator: realistic vendor traffic (from [`vendor_sim`]) put into a stream at a
 //! set rate, in PutRecords-sized batches, reporting the rate achieved, each call's latency and the
 //! throttles. It replaces the original solution's Locust scripts.
 //!
@@ -16,8 +16,8 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde::Serialize;
 
 use crate::adapters::local::stream::{shard_for_key, LocalStream, PutRecord};
-use crate::generate::{generate, GeneratedRecord, TrafficProfile, Truth};
 use crate::ports::{ErrorKind, PortError, PortResult};
+use vendor_sim::{generate, GeneratedRecord, TrafficProfile, Truth};
 
 pub use crate::ports::{Producer, PutEntry, PUT_MAX_BYTES, PUT_MAX_RECORDS, THROTTLED};
 

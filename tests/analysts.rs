@@ -170,8 +170,7 @@ async fn warehouse_serve_lets_a_tool_in_read_only_until_ctrl_c() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        !pushfeed::adapters::local::pg_cluster::PgCluster::new(home.path().join("postgres"))
-            .is_running(),
+        !pg_cluster::PgCluster::new(home.path().join("postgres")).is_running(),
         "the private PostgreSQL is stopped"
     );
     assert!(

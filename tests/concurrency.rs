@@ -23,9 +23,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
+use pg_cluster::PgCluster;
 use pushfeed::adapters::local::firehose::BufferHints;
 use pushfeed::adapters::local::object_store::LocalObjectStore;
-use pushfeed::adapters::local::pg_cluster::PgCluster;
 use pushfeed::adapters::local::postgres::PostgresWarehouse;
 use pushfeed::adapters::local::stack::{start_private, Database, Home, LocalStack};
 use pushfeed::adapters::local::stream::{LocalStream, PutRecord};
@@ -35,10 +35,10 @@ use pushfeed::faults::{
     FaultKind, FaultProfile, Faults, FaultyDelivery, FaultyNotifier, FaultyStore, FaultyStream,
     FaultyWarehouse,
 };
-use pushfeed::generate::{generate, TrafficProfile, Truth};
 use pushfeed::machine::{LocalPorts, LocalRunner, WindowSummary};
 use pushfeed::ports::{Clock, Delivery, Notifier, ObjectStore, Stream, Warehouse};
 use pushfeed::steps::Settings;
+use vendor_sim::{generate, TrafficProfile, Truth};
 
 struct FixedClock(i64);
 

@@ -15,11 +15,11 @@ use pushfeed::adapters::local::stream::{LocalStream, PutRecord};
 use pushfeed::domain::routes::RoutingTable;
 use pushfeed::domain::window::{now_ms, Window};
 use pushfeed::faults::{FaultKind, FaultProfile, Faults, FaultyStream, FaultyWarehouse};
-use pushfeed::generate::{generate, TrafficProfile};
 use pushfeed::machine::{LocalPorts, LocalRunner};
 use pushfeed::ports::{Delivery, PortResult, PutOutcome, SystemClock, Warehouse};
 use pushfeed::steps::Settings;
 use serde_json::Value;
+use vendor_sim::{generate, TrafficProfile};
 
 const MINUTES: u32 = 60;
 

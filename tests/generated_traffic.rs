@@ -3,7 +3,7 @@
 
 use pushfeed::domain::event::Limits;
 use pushfeed::domain::record::{for_each_item, Item};
-use pushfeed::generate::{generate, TrafficProfile, Truth};
+use vendor_sim::{generate, TrafficProfile, Truth};
 
 fn outcome(data: &[u8], arrival_ms: i64) -> Vec<Result<(String, String), String>> {
     let mut out = Vec::new();

@@ -9,8 +9,8 @@ use std::collections::HashMap;
 
 use common::{json_ok, TempHome};
 use pushfeed::adapters::local::stream::{LocalStream, PutRecord};
-use pushfeed::generate::{generate, planted_truth, History, PlantedTruth, TrafficProfile};
 use serde_json::Value;
+use vendor_sim::{generate, planted_truth, History, PlantedTruth, TrafficProfile};
 
 const SEEDS: [u64; 4] = [1, 2, 3, 4];
 

@@ -11,8 +11,8 @@ use std::process::Command;
 
 use common::{json_ok, TempHome};
 use pushfeed::adapters::local::stream::{LocalStream, PutRecord};
-use pushfeed::generate::{generate, History, TrafficProfile};
 use serde_json::Value;
+use vendor_sim::{generate, History, TrafficProfile};
 
 fn chromium() -> PathBuf {
     let path = std::env::var_os("PUSHFEED_CHROMIUM")

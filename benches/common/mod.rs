@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use pushfeed::domain::window::Window;
-use pushfeed::generate::{generate, GeneratedRecord, TrafficProfile, Truth};
+use vendor_sim::{generate, GeneratedRecord, TrafficProfile, Truth};
 
 /// The events a generated record holds (a malformed record counts as one).
 pub fn events_in(r: &GeneratedRecord) -> usize {

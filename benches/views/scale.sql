@@ -4,7 +4,7 @@
 -- 9.8 GB of tables, and a view's sorts wrote up to 16 GB of temporary files):
 --
 --   pushfeed --home /scratch/h sql "select 1"          # creates the cluster, tables and views
---   (start the cluster with pushfeed's server settings, src/adapters/local/pg_cluster.rs)
+--   (start the cluster with pushfeed's server settings, crates/pg-cluster)
 --   psql -h /scratch/h/postgres/sock -U postgres -d pushfeed -v days=45 -f benches/views/scale.sql
 --
 -- Unread columns are left NULL, event_id too, so its primary key goes; the secondary indexes are

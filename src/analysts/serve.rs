@@ -15,12 +15,12 @@ use serde_json::json;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream, UnixStream};
 
-use crate::adapters::local::pg_cluster::PgCluster;
 use crate::adapters::local::stack::{self, Database, Home, LocalStack, DATABASE_NAME};
 use crate::domain::access::ANALYST_GROUP;
 use crate::domain::routes::RoutingTable;
 use crate::domain::sql::literal;
 use crate::ports::Warehouse;
+use pg_cluster::PgCluster;
 
 /// The default login's name.
 pub const DEFAULT_LOGIN: &str = "pushfeed_analyst";

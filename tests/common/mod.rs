@@ -44,8 +44,7 @@ impl TempHome {
 impl Drop for TempHome {
     fn drop(&mut self) {
         // A test that failed half-way may have left the private cluster running.
-        let cluster =
-            pushfeed::adapters::local::pg_cluster::PgCluster::new(self.path().join("postgres"));
+        let cluster = pg_cluster::PgCluster::new(self.path().join("postgres"));
         if cluster.is_running() {
             let _ = cluster.stop();
         }

@@ -2,7 +2,7 @@
 //! (`start_private`) under a temporary directory and stopped when dropped, even after a failed
 //! assertion. Each scenario takes a database of its own.
 
-use pushfeed::adapters::local::pg_cluster::PgCluster;
+use pg_cluster::PgCluster;
 use pushfeed::adapters::local::stack::start_private;
 
 pub struct Postgres {

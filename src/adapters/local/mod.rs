@@ -5,7 +5,6 @@ pub mod copy_text;
 pub mod firehose;
 pub mod object_store;
 pub mod outbox;
-pub mod pg_cluster;
 pub mod postgres;
 pub mod stack;
 pub mod stream;

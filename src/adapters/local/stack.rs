@@ -8,11 +8,11 @@ use std::sync::Arc;
 use super::firehose::{BufferHints, LocalFirehose};
 use super::object_store::LocalObjectStore;
 use super::outbox::LocalOutbox;
-use super::pg_cluster::PgCluster;
 use super::postgres::PostgresWarehouse;
 use super::stream::LocalStream;
 use crate::domain::routes::RoutingTable;
 use crate::ports::{ObjectStore, PortError, PortResult};
+use pg_cluster::PgCluster;
 
 /// Environment variables the local stack reads.
 pub mod env {
@@ -235,15 +235,14 @@ pub async fn lease_private(dir: &Path) -> PortResult<(String, ClusterLease)> {
 pub async fn start_private(dir: &Path) -> PortResult<(String, Option<PgCluster>)> {
     let cluster = PgCluster::new(dir);
     let c = cluster.clone();
-    let started =
-        tokio::task::spawn_blocking(move || -> Result<_, super::pg_cluster::ClusterError> {
-            let started = c.ensure_started()?;
-            c.ensure_database(DATABASE_NAME)?;
-            Ok(started)
-        })
-        .await
-        .map_err(|e| PortError::permanent("starting the private PostgreSQL", e))?
-        .map_err(|e| PortError::permanent("starting the private PostgreSQL", e))?;
+    let started = tokio::task::spawn_blocking(move || -> Result<_, pg_cluster::ClusterError> {
+        let started = c.ensure_started()?;
+        c.ensure_database(DATABASE_NAME)?;
+        Ok(started)
+    })
+    .await
+    .map_err(|e| PortError::permanent("starting the private PostgreSQL", e))?
+    .map_err(|e| PortError::permanent("starting the private PostgreSQL", e))?;
     let conninfo = cluster.connection_string(DATABASE_NAME);
     Ok((conninfo, started.by_this_call().then_some(cluster)))
 }

@@ -1,4 +1,7 @@
-//! A private PostgreSQL cluster, run from the installed server binaries, standing in for Redshift.
+//! A private PostgreSQL cluster, run from the installed server binaries (`initdb`, `pg_ctl`,
+//! `postgres`): pushfeed's local stand-in for Redshift, and the database its tests start. It
+//! creates the cluster on first use, serialises concurrent starts and stops with a lock file,
+//! clears the stale pid files a crash leaves, and listens on a unix socket only.
 //!
 //! Layout under the root directory (e.g. `<PUSHFEED_HOME>/postgres`):
 //!

@@ -1,5 +1,7 @@
 //! Synthetic vendor traffic: Airship Real-Time Data Streaming events as they land in Kinesis,
 //! each record labelled with the truth (valid, duplicate or malformed, and why) the pipeline must find.
+//! pushfeed's CLI (`generate`, the demo), load generator, chaos runs, tests and benchmarks all feed
+//! on it; it knows nothing of pushfeed.
 //!
 //! The stream is built in three passes. First every record is *planned* (arrival time, events, fault)
 //! from a random generator keyed by (seed, stream, index), so a record's content does not depend on
@@ -14,7 +16,6 @@
 
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
-#[path = "generate_history.rs"]
 mod history;
 pub use history::{planted_truth, History, PlantedGroup, PlantedTruth, PlantedUser};
 

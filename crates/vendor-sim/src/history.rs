@@ -282,7 +282,7 @@ fn history_event(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::generate::{generate, TrafficProfile, Truth};
+    use crate::{generate, TrafficProfile, Truth};
 
     fn profile() -> TrafficProfile {
         TrafficProfile {
@@ -314,7 +314,7 @@ mod tests {
             history: History::default(),
             ..p.clone()
         });
-        let events = |rs: &[crate::generate::GeneratedRecord]| {
+        let events = |rs: &[crate::GeneratedRecord]| {
             rs.iter()
                 .map(|r| match &r.truth {
                     Truth::Valid { events } => events.len(),
@@ -340,11 +340,11 @@ mod tests {
 
     #[test]
     fn local_times_convert_across_the_clock_change() {
-        let london = &super::super::ZONES[0];
+        let london = &crate::ZONES[0];
         // 2026-07-01 19:30 BST is 18:30Z; 2026-12-01 19:30 GMT is 19:30Z.
-        let summer = super::super::days_from_civil(2026, 7, 1) * DAY + 19 * HOUR + 30 * MINUTE;
+        let summer = crate::days_from_civil(2026, 7, 1) * DAY + 19 * HOUR + 30 * MINUTE;
         assert_eq!(utc_of_local(london, summer), summer - HOUR);
-        let winter = super::super::days_from_civil(2026, 12, 1) * DAY + 19 * HOUR + 30 * MINUTE;
+        let winter = crate::days_from_civil(2026, 12, 1) * DAY + 19 * HOUR + 30 * MINUTE;
         assert_eq!(utc_of_local(london, winter), winter);
     }
 }
