@@ -1915,20 +1915,9 @@ fn print_doctor(report: &crate::doctor::Report, json: bool) -> Result<()> {
     }
 }
 
-/// An error and its causes as one line: "what failed: why".
+/// An error and its causes as one line: "what failed: why", said as a failed task says them.
 pub fn describe(e: &anyhow::Error) -> String {
-    // An error that names its cause in its own message (a PortError, a ClusterError) also keeps
-    // it as its source: the chain stops at the first cause already said, whose own causes are
-    // said by it as it chose to.
-    let mut text = e.to_string();
-    for cause in e.chain().skip(1) {
-        let cause = cause.to_string();
-        if text.contains(&cause) {
-            break;
-        }
-        text = format!("{text}: {cause}");
-    }
-    text
+    crate::steps::task::chain_message(e.as_ref())
 }
 
 /// `schema --jsonpaths TABLE`: exactly the bytes the Load step uploads for the table's COPY (no

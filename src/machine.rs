@@ -330,10 +330,11 @@ impl LocalRunner {
         let name = execution_name(window, kind, crate::domain::window::now_ms());
         let registry = registry(self.ports.clone(), self.settings.clone());
         let input = serde_json::json!({ "window": window });
-        // A virtual clock starts at the current time for each execution.
+        // A virtual clock starts at the current time for each execution; the wall clock, hurried
+        // or not, is the same for every execution.
         let clock = match self.clock {
             asl::Clock::Virtual { .. } => asl::Clock::virtual_now(),
-            wall => wall,
+            wall @ (asl::Clock::Real | asl::Clock::Hurried { .. }) => wall,
         };
         let (execution, _) = execute(
             &self.definition,

@@ -35,7 +35,7 @@ impl Task {
 }
 
 /// A failed task as Lambda reports it: `errorType` is the stable name (never a Rust type name),
-/// `errorMessage` says what happened.
+/// `errorMessage` says what happened and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TaskFailure {
     pub error_type: String,
@@ -46,9 +46,28 @@ impl From<StepError> for TaskFailure {
     fn from(e: StepError) -> TaskFailure {
         TaskFailure {
             error_type: e.name().to_string(),
-            error_message: e.to_string(),
+            error_message: chain_message(&e),
         }
     }
+}
+
+/// An error and its causes as one line, "what failed: why": the message operators read in the
+/// failure email, so a cause kept only as a `source()` still reaches them. An error that already
+/// says its cause in its own text (a [`crate::ports::PortError`], most step errors) also keeps it
+/// as its source: the walk stops at the first cause the text already holds, whose own causes that
+/// cause said as it chose to.
+pub fn chain_message(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut next = e.source();
+    while let Some(cause) = next {
+        let said = cause.to_string();
+        if text.contains(&said) {
+            break;
+        }
+        text = format!("{text}: {said}");
+        next = cause.source();
+    }
+    text
 }
 
 /// A task that succeeded: the step's output, typed (the Lambda wiring makes metrics of it) and
@@ -154,6 +173,49 @@ mod tests {
             "{}",
             f.error_message
         );
+    }
+
+    /// An error whose text may or may not say its cause.
+    #[derive(Debug)]
+    struct Said {
+        text: &'static str,
+        source: Option<Box<Said>>,
+    }
+
+    impl std::fmt::Display for Said {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str(self.text)
+        }
+    }
+
+    impl std::error::Error for Said {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            self.source.as_deref().map(|s| s as _)
+        }
+    }
+
+    fn said(text: &'static str, source: Option<Said>) -> Said {
+        Said {
+            text,
+            source: source.map(Box::new),
+        }
+    }
+
+    #[test]
+    fn the_message_says_each_cause_once() {
+        // A cause kept only as a source is said after the error.
+        let e = said("window 2026-11-26T10:01Z: bad key", Some(said("why", None)));
+        assert_eq!(chain_message(&e), "window 2026-11-26T10:01Z: bad key: why");
+        // A cause the text already says is not said again, nor are the causes it said itself.
+        let e = said(
+            "reading k: listing failed: 503 SlowDown",
+            Some(said(
+                "listing failed: 503 SlowDown",
+                Some(said("503 SlowDown", Some(said("connection reset", None)))),
+            )),
+        );
+        assert_eq!(chain_message(&e), "reading k: listing failed: 503 SlowDown");
+        assert_eq!(chain_message(&said("alone", None)), "alone");
     }
 
     /// The input is refused before any port is called.
