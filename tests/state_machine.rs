@@ -237,8 +237,8 @@ fn step_error(error: &str, state: &str, branch: Option<&BranchInput>) -> TaskErr
     let e = match error {
         names::TRANSIENT => StepError::transient(format!("window {w}: reading the stream: ProvisionedThroughputExceededException on shardId-000000000001")),
         names::INVALID_INPUT => match branch {
-            Some(b) => StepError::InvalidInput(format!("window {w}, {}: delivery stream {} does not exist", b.event_type, b.delivery_stream)),
-            None => StepError::InvalidInput(format!(
+            Some(b) => StepError::invalid(format!("window {w}, {}: delivery stream {} does not exist", b.event_type, b.delivery_stream)),
+            None => StepError::invalid(format!(
                 "checkpoint checkpoints/window={w}.json is not readable: expected value at line 1 column 1; delete it to re-read the window from the stream"
             )),
         },

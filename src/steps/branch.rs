@@ -18,13 +18,13 @@ pub fn check_branch<'s>(
     input: &BranchInput,
 ) -> Result<&'s Route, StepError> {
     let route = settings.routes.for_type(&input.event_type).ok_or_else(|| {
-        StepError::InvalidInput(format!(
+        StepError::invalid(format!(
             "window {}: event type {} has no route in the routing table",
             input.window, input.event_type
         ))
     })?;
     if route.table != input.table || route.delivery_stream != input.delivery_stream {
-        return Err(StepError::InvalidInput(format!(
+        return Err(StepError::invalid(format!(
             "window {}: {} routes to table {} through {}, not {} through {}",
             input.window,
             input.event_type,
@@ -42,10 +42,18 @@ pub fn check_branch<'s>(
         }) if window == input.window && event_type == input.event_type && batch == input.batch => {
             Ok(route)
         }
-        _ => Err(StepError::InvalidInput(format!(
-            "window {}: `{}` is not the staging key of {} batch {}",
-            input.window, input.staging_key, input.event_type, input.batch
-        ))),
+        parsed => {
+            let message = format!(
+                "window {}: `{}` is not the staging key of {} batch {}",
+                input.window, input.staging_key, input.event_type, input.batch
+            );
+            // A key that is not in pushfeed's layout at all keeps the parser's reason; one that
+            // parses names another window, type or batch, which the message says.
+            Err(match parsed {
+                Err(e) => StepError::invalid_because(message, e),
+                Ok(_) => StepError::invalid(message),
+            })
+        }
     }
 }
 
@@ -167,15 +175,18 @@ async fn scan_object(
         .await
         .map_err(reading)?;
     let mut mine = 0;
-    while let Some(block) = lines
-        .next_block()
-        .await
-        .map_err(|e| match e.cause::<NotGzip>() {
-            Some(bad) => {
-                StepError::InvalidInput(format!("{ctx}: delivered object {key} is not gzip: {bad}"))
-            }
-            None => reading(e),
-        })?
+    while let Some(block) =
+        lines
+            .next_block()
+            .await
+            .map_err(|e| match e.into_cause::<NotGzip>() {
+                // The object, not the read, is at fault: the inflater's error is the cause.
+                Ok(bad) => StepError::invalid_because(
+                    format!("{ctx}: delivered object {key} is not gzip: {bad}"),
+                    bad,
+                ),
+                Err(e) => reading(e),
+            })?
     {
         for line in block.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let Some(tags) = row_tags(line, head) else {
@@ -185,7 +196,7 @@ async fn scan_object(
                 continue;
             }
             if !seen.insert(tags.row) {
-                return Err(StepError::InvalidInput(format!(
+                return Err(StepError::invalid(format!(
                     "{ctx}: delivered object {key} holds row {} of batch {}, which has {} rows",
                     tags.row, input.batch, input.count
                 )));
@@ -325,6 +336,40 @@ mod tests {
                 ),
             }
         }
+    }
+
+    fn branch(staging_key: &str) -> BranchInput {
+        BranchInput {
+            window: "2026-11-26T10:01Z".parse().unwrap(),
+            batch: "0019abf9bf360-1a2b3c4d".parse().unwrap(),
+            event_type: "UNINSTALL".into(),
+            table: "push_uninstalls".into(),
+            delivery_stream: "pushfeed-push-uninstalls".into(),
+            staging_key: staging_key.into(),
+            count: 1,
+            execution: None,
+            attempt: 0,
+        }
+    }
+
+    #[test]
+    fn a_staging_key_outside_the_layout_keeps_the_parsers_reason() {
+        let settings = Settings::default();
+        let e = check_branch(&settings, &branch("staging/elsewhere.ndjson")).unwrap_err();
+        assert!(matches!(
+            e.cause::<crate::domain::keys::KeyError>(),
+            Some(crate::domain::keys::KeyError::NotOurs { key, .. }) if key == "staging/elsewhere.ndjson"
+        ));
+        // A key of another window parses: the message says what is wrong, nothing lies below.
+        let other =
+            "staging/window=2026-11-26T10:02Z/type=UNINSTALL/batch=0019abf9bf360-1a2b3c4d.ndjson";
+        let e = check_branch(&settings, &branch(other)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is not the staging key of UNINSTALL"),
+            "{e}"
+        );
+        assert!(std::error::Error::source(&e).is_none());
     }
 
     #[test]

@@ -25,7 +25,7 @@ pub async fn load(
     // Redshift's COPY takes one compression for every file of a manifest.
     let gzip = found.gzip_objects == found.objects.len();
     if !gzip && found.gzip_objects > 0 {
-        return Err(StepError::InvalidInput(format!(
+        return Err(StepError::invalid(format!(
             "{ctx}: {} of the {} delivered objects of batch {} are gzip and the others are not; one COPY reads them all with one compression setting: check the Firehose stream's compression",
             found.gzip_objects,
             found.objects.len(),
@@ -199,7 +199,9 @@ mod tests {
         assert!(load_objects([true, true]).await.unwrap().contains(" GZIP"));
         assert!(!load_objects([false, false]).await.unwrap().contains("GZIP"));
         match load_objects([true, false]).await {
-            Err(StepError::InvalidInput(m)) => assert!(m.contains("1 of the 2"), "{m}"),
+            Err(StepError::InvalidInput { message: m, .. }) => {
+                assert!(m.contains("1 of the 2"), "{m}")
+            }
             other => panic!("a mixed manifest was not refused: {other:?}"),
         }
     }
