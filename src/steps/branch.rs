@@ -9,7 +9,7 @@ use crate::domain::keys::ObjectKey;
 use crate::domain::routes::Route;
 use crate::domain::row::RowTags;
 use crate::object_lines::{NotGzip, ObjectLines};
-use crate::ports::ObjectStore;
+use crate::ports::{ObjectStore, PortError};
 
 /// A branch's names must agree with the routing table and the key layout; a table is never taken
 /// from the input on trust. Returns the branch's route.
@@ -169,25 +169,22 @@ async fn scan_object(
     seen: &mut RowsSeen,
     head: &mut Vec<u8>,
 ) -> Result<(u64, bool), StepError> {
+    // An object that starts like gzip but does not inflate is at fault, not the read: the
+    // inflater's error is the cause, whether the first part (inflated by `open`) shows it or a
+    // later one.
+    let failed = |e: PortError| match e.into_cause::<NotGzip>() {
+        Ok(bad) => StepError::invalid_because(
+            format!("{ctx}: delivered object {key} is not gzip: {bad}"),
+            bad,
+        ),
+        Err(e) => StepError::from_port(&format!("{ctx}: reading {key}"), e),
+    };
     // Read in parts: a delivered object may be large (Firehose buffers up to 128 MiB).
-    let reading = |e| StepError::from_port(&format!("{ctx}: reading {key}"), e);
     let mut lines = ObjectLines::open(store, key, READ_CHUNK)
         .await
-        .map_err(reading)?;
+        .map_err(failed)?;
     let mut mine = 0;
-    while let Some(block) =
-        lines
-            .next_block()
-            .await
-            .map_err(|e| match e.into_cause::<NotGzip>() {
-                // The object, not the read, is at fault: the inflater's error is the cause.
-                Ok(bad) => StepError::invalid_because(
-                    format!("{ctx}: delivered object {key} is not gzip: {bad}"),
-                    bad,
-                ),
-                Err(e) => reading(e),
-            })?
-    {
+    while let Some(block) = lines.next_block().await.map_err(failed)? {
         for line in block.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let Some(tags) = row_tags(line, head) else {
                 continue;
@@ -370,6 +367,26 @@ mod tests {
             "{e}"
         );
         assert!(std::error::Error::source(&e).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_delivered_object_that_does_not_inflate_is_invalid_input_caused_by_not_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::adapters::local::object_store::LocalObjectStore::new(dir.path(), "b");
+        let key = "events/UNINSTALL/window=2026-11-26T10:01Z/part-0";
+        let mut torn = vec![0x1f, 0x8b];
+        torn.extend_from_slice(b"not deflate at all");
+        store.put(key, torn).await.unwrap();
+        let e = match scan_delivered(&store, &branch("")).await {
+            Err(e) => e,
+            Ok(_) => panic!("a torn object was counted"),
+        };
+        assert_eq!(e.name(), crate::steps::names::INVALID_INPUT);
+        assert!(e.cause::<NotGzip>().is_some(), "{e:?}");
+        assert!(
+            e.to_string().contains(&format!("{key} is not gzip: ")),
+            "{e}"
+        );
     }
 
     #[test]
