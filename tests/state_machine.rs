@@ -24,6 +24,7 @@ use asl::{
 use pushfeed::deploy_contract::{self, RetryPolicies};
 use pushfeed::domain::keys::BatchId;
 use pushfeed::domain::window::Window;
+use pushfeed::ports::PortError;
 use pushfeed::steps::contract::{
     AwaitOutput, BranchInput, DeliverOutput, Kept, LoadOutput, ReadStats, ReadWindowInput,
     ReadWindowOutput, RouteBatch,
@@ -244,7 +245,7 @@ fn step_error(error: &str, state: &str, branch: Option<&BranchInput>) -> TaskErr
         },
         names::LOAD_FAILED => {
             let b = branch.expect("LoadFailed comes from Load");
-            StepError::LoadFailed { window: w, table: b.table.clone(), message: format!("relation \"{}\" does not exist", b.table) }
+            StepError::LoadFailed { window: w, table: b.table.clone(), source: PortError::permanent("running the load transaction", format!("relation \"{}\" does not exist", b.table)) }
         }
         other => return TaskError::new(other, format!("{state}: injected {other}")),
     };

@@ -52,11 +52,14 @@ pub enum StepError {
         arrived: u64,
         attempts: u32,
     },
-    #[error("window {window}: loading {table} failed: {message}")]
+    /// The warehouse refused the load transaction of `table` for `window`; `source` is the
+    /// warehouse's error, said after them.
+    #[error("window {window}: loading {table} failed: {source}")]
     LoadFailed {
         window: Window,
         table: String,
-        message: String,
+        #[source]
+        source: PortError,
     },
 }
 
@@ -209,6 +212,32 @@ mod tests {
                 && failure.error_message.ends_with(&format!(": {parse}")),
             "{}",
             failure.error_message
+        );
+    }
+
+    #[test]
+    fn a_refused_load_names_window_and_table_and_keeps_the_warehouse_error() {
+        let e = StepError::LoadFailed {
+            window: "2026-11-26T10:01Z".parse().unwrap(),
+            table: "push_opens".into(),
+            source: PortError::permanent(
+                "loading push_opens (commit)",
+                "relation \"push_opens\" does not exist (42P01)",
+            ),
+        };
+        assert_eq!(e.name(), names::LOAD_FAILED);
+        let warehouse = e
+            .cause::<PortError>()
+            .expect("the warehouse's error is the source");
+        assert_eq!(
+            (warehouse.kind, warehouse.operation.as_str()),
+            (ErrorKind::Permanent, "loading push_opens (commit)")
+        );
+        let failure = TaskFailure::from(e);
+        assert_eq!(failure.error_type, names::LOAD_FAILED);
+        assert_eq!(
+            failure.error_message,
+            "window 2026-11-26T10:01Z: loading push_opens failed: loading push_opens (commit) failed: relation \"push_opens\" does not exist (42P01)"
         );
     }
 
