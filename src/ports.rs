@@ -67,6 +67,19 @@ impl PortError {
         self.source.downcast_ref::<E>()
     }
 
+    /// The cause taken out, if it is of type `E`, for a caller that reports it under its own
+    /// words; otherwise the error as it was.
+    pub fn into_cause<E: std::error::Error + Send + Sync + 'static>(self) -> Result<E, PortError> {
+        match self.source.downcast::<E>() {
+            Ok(cause) => Ok(*cause),
+            Err(source) => Err(PortError {
+                operation: self.operation,
+                source,
+                kind: self.kind,
+            }),
+        }
+    }
+
     /// Classifies an I/O error: running out of something or being interrupted may pass.
     pub fn io(operation: impl Into<String>, e: std::io::Error) -> PortError {
         use std::io::ErrorKind as K;

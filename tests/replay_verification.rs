@@ -88,7 +88,7 @@ fn checkpoint(s: &Setup) -> (PathBuf, Value) {
 
 fn invalid(e: StepError) -> String {
     match e {
-        StepError::InvalidInput(m) => m,
+        StepError::InvalidInput { message, .. } => message,
         other => panic!(
             "expected Pushfeed.InvalidInput, got {} {other}",
             other.name()

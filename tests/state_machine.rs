@@ -24,6 +24,7 @@ use asl::{
 use pushfeed::deploy_contract::{self, RetryPolicies};
 use pushfeed::domain::keys::BatchId;
 use pushfeed::domain::window::Window;
+use pushfeed::ports::PortError;
 use pushfeed::steps::contract::{
     AwaitOutput, BranchInput, DeliverOutput, Kept, LoadOutput, ReadStats, ReadWindowInput,
     ReadWindowOutput, RouteBatch,
@@ -237,14 +238,14 @@ fn step_error(error: &str, state: &str, branch: Option<&BranchInput>) -> TaskErr
     let e = match error {
         names::TRANSIENT => StepError::transient(format!("window {w}: reading the stream: ProvisionedThroughputExceededException on shardId-000000000001")),
         names::INVALID_INPUT => match branch {
-            Some(b) => StepError::InvalidInput(format!("window {w}, {}: delivery stream {} does not exist", b.event_type, b.delivery_stream)),
-            None => StepError::InvalidInput(format!(
+            Some(b) => StepError::invalid(format!("window {w}, {}: delivery stream {} does not exist", b.event_type, b.delivery_stream)),
+            None => StepError::invalid(format!(
                 "checkpoint checkpoints/window={w}.json is not readable: expected value at line 1 column 1; delete it to re-read the window from the stream"
             )),
         },
         names::LOAD_FAILED => {
             let b = branch.expect("LoadFailed comes from Load");
-            StepError::LoadFailed { window: w, table: b.table.clone(), message: format!("relation \"{}\" does not exist", b.table) }
+            StepError::LoadFailed { window: w, table: b.table.clone(), source: PortError::permanent("running the load transaction", format!("relation \"{}\" does not exist", b.table)) }
         }
         other => return TaskError::new(other, format!("{state}: injected {other}")),
     };

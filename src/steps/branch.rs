@@ -9,7 +9,7 @@ use crate::domain::keys::ObjectKey;
 use crate::domain::routes::Route;
 use crate::domain::row::RowTags;
 use crate::object_lines::{NotGzip, ObjectLines};
-use crate::ports::ObjectStore;
+use crate::ports::{ObjectStore, PortError};
 
 /// A branch's names must agree with the routing table and the key layout; a table is never taken
 /// from the input on trust. Returns the branch's route.
@@ -18,13 +18,13 @@ pub fn check_branch<'s>(
     input: &BranchInput,
 ) -> Result<&'s Route, StepError> {
     let route = settings.routes.for_type(&input.event_type).ok_or_else(|| {
-        StepError::InvalidInput(format!(
+        StepError::invalid(format!(
             "window {}: event type {} has no route in the routing table",
             input.window, input.event_type
         ))
     })?;
     if route.table != input.table || route.delivery_stream != input.delivery_stream {
-        return Err(StepError::InvalidInput(format!(
+        return Err(StepError::invalid(format!(
             "window {}: {} routes to table {} through {}, not {} through {}",
             input.window,
             input.event_type,
@@ -42,10 +42,18 @@ pub fn check_branch<'s>(
         }) if window == input.window && event_type == input.event_type && batch == input.batch => {
             Ok(route)
         }
-        _ => Err(StepError::InvalidInput(format!(
-            "window {}: `{}` is not the staging key of {} batch {}",
-            input.window, input.staging_key, input.event_type, input.batch
-        ))),
+        parsed => {
+            let message = format!(
+                "window {}: `{}` is not the staging key of {} batch {}",
+                input.window, input.staging_key, input.event_type, input.batch
+            );
+            // A key that is not in pushfeed's layout at all keeps the parser's reason; one that
+            // parses names another window, type or batch, which the message says.
+            Err(match parsed {
+                Err(e) => StepError::invalid_because(message, e),
+                Ok(_) => StepError::invalid(message),
+            })
+        }
     }
 }
 
@@ -161,22 +169,22 @@ async fn scan_object(
     seen: &mut RowsSeen,
     head: &mut Vec<u8>,
 ) -> Result<(u64, bool), StepError> {
+    // An object that starts like gzip but does not inflate is at fault, not the read: the
+    // inflater's error is the cause, whether the first part (inflated by `open`) shows it or a
+    // later one.
+    let failed = |e: PortError| match e.into_cause::<NotGzip>() {
+        Ok(bad) => StepError::invalid_because(
+            format!("{ctx}: delivered object {key} is not gzip: {bad}"),
+            bad,
+        ),
+        Err(e) => StepError::from_port(&format!("{ctx}: reading {key}"), e),
+    };
     // Read in parts: a delivered object may be large (Firehose buffers up to 128 MiB).
-    let reading = |e| StepError::from_port(&format!("{ctx}: reading {key}"), e);
     let mut lines = ObjectLines::open(store, key, READ_CHUNK)
         .await
-        .map_err(reading)?;
+        .map_err(failed)?;
     let mut mine = 0;
-    while let Some(block) = lines
-        .next_block()
-        .await
-        .map_err(|e| match e.cause::<NotGzip>() {
-            Some(bad) => {
-                StepError::InvalidInput(format!("{ctx}: delivered object {key} is not gzip: {bad}"))
-            }
-            None => reading(e),
-        })?
-    {
+    while let Some(block) = lines.next_block().await.map_err(failed)? {
         for line in block.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
             let Some(tags) = row_tags(line, head) else {
                 continue;
@@ -185,7 +193,7 @@ async fn scan_object(
                 continue;
             }
             if !seen.insert(tags.row) {
-                return Err(StepError::InvalidInput(format!(
+                return Err(StepError::invalid(format!(
                     "{ctx}: delivered object {key} holds row {} of batch {}, which has {} rows",
                     tags.row, input.batch, input.count
                 )));
@@ -325,6 +333,60 @@ mod tests {
                 ),
             }
         }
+    }
+
+    fn branch(staging_key: &str) -> BranchInput {
+        BranchInput {
+            window: "2026-11-26T10:01Z".parse().unwrap(),
+            batch: "0019abf9bf360-1a2b3c4d".parse().unwrap(),
+            event_type: "UNINSTALL".into(),
+            table: "push_uninstalls".into(),
+            delivery_stream: "pushfeed-push-uninstalls".into(),
+            staging_key: staging_key.into(),
+            count: 1,
+            execution: None,
+            attempt: 0,
+        }
+    }
+
+    #[test]
+    fn a_staging_key_outside_the_layout_keeps_the_parsers_reason() {
+        let settings = Settings::default();
+        let e = check_branch(&settings, &branch("staging/elsewhere.ndjson")).unwrap_err();
+        assert!(matches!(
+            e.cause::<crate::domain::keys::KeyError>(),
+            Some(crate::domain::keys::KeyError::NotOurs { key, .. }) if key == "staging/elsewhere.ndjson"
+        ));
+        // A key of another window parses: the message says what is wrong, nothing lies below.
+        let other =
+            "staging/window=2026-11-26T10:02Z/type=UNINSTALL/batch=0019abf9bf360-1a2b3c4d.ndjson";
+        let e = check_branch(&settings, &branch(other)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is not the staging key of UNINSTALL"),
+            "{e}"
+        );
+        assert!(std::error::Error::source(&e).is_none());
+    }
+
+    #[tokio::test]
+    async fn a_delivered_object_that_does_not_inflate_is_invalid_input_caused_by_not_gzip() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::adapters::local::object_store::LocalObjectStore::new(dir.path(), "b");
+        let key = "events/UNINSTALL/window=2026-11-26T10:01Z/part-0";
+        let mut torn = vec![0x1f, 0x8b];
+        torn.extend_from_slice(b"not deflate at all");
+        store.put(key, torn).await.unwrap();
+        let e = match scan_delivered(&store, &branch("")).await {
+            Err(e) => e,
+            Ok(_) => panic!("a torn object was counted"),
+        };
+        assert_eq!(e.name(), crate::steps::names::INVALID_INPUT);
+        assert!(e.cause::<NotGzip>().is_some(), "{e:?}");
+        assert!(
+            e.to_string().contains(&format!("{key} is not gzip: ")),
+            "{e}"
+        );
     }
 
     #[test]

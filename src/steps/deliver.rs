@@ -28,7 +28,7 @@ pub async fn deliver(
         .await
         .map_err(reading)?;
     let mismatch = |rows: &str| {
-        StepError::InvalidInput(format!(
+        StepError::invalid(format!(
             "{ctx}: staging object {} holds {rows} rows, but ReadWindow staged {}",
             input.staging_key, input.count
         ))

@@ -25,7 +25,7 @@ pub async fn load(
     // Redshift's COPY takes one compression for every file of a manifest.
     let gzip = found.gzip_objects == found.objects.len();
     if !gzip && found.gzip_objects > 0 {
-        return Err(StepError::InvalidInput(format!(
+        return Err(StepError::invalid(format!(
             "{ctx}: {} of the {} delivered objects of batch {} are gzip and the others are not; one COPY reads them all with one compression setting: check the Firehose stream's compression",
             found.gzip_objects,
             found.objects.len(),
@@ -82,7 +82,7 @@ pub async fn load(
         _ => StepError::LoadFailed {
             window: input.window,
             table: route.table.clone(),
-            message: e.to_string(),
+            source: e,
         },
     })?;
     // Every row of the batch is delivered (checked above), so the rows that did not become a
@@ -114,7 +114,7 @@ mod tests {
     use crate::adapters::local::object_store::LocalObjectStore;
     use crate::domain::keys::BatchId;
     use crate::domain::sql::{Dialect, Role};
-    use crate::ports::{LoadCounts, PortResult, QueryResult};
+    use crate::ports::{LoadCounts, PortError, PortResult, QueryResult};
 
     /// A Redshift-dialect warehouse that keeps the job it was given.
     #[derive(Default)]
@@ -143,8 +143,45 @@ mod tests {
         e.finish().unwrap()
     }
 
-    /// Two delivered objects of one batch, each compressed or not, under keys that say nothing.
+    /// A warehouse that refuses every load as a missing table.
+    struct Refusing;
+
+    #[async_trait]
+    impl Warehouse for Refusing {
+        fn dialect(&self) -> Dialect {
+            Dialect::Postgres
+        }
+        async fn apply_schema(&self, _: &[String]) -> PortResult<()> {
+            Ok(())
+        }
+        async fn load(&self, job: &LoadJob) -> PortResult<LoadCounts> {
+            Err(PortError::permanent(
+                format!("loading {} (commit)", job.table),
+                format!("relation \"{}\" does not exist (42P01)", job.table),
+            ))
+        }
+        async fn query(&self, _: &str) -> PortResult<QueryResult> {
+            Ok(QueryResult::default())
+        }
+    }
+
+    /// The COPY of a load of two delivered objects (see [`run_load`]).
     async fn load_objects(gzip: [bool; 2]) -> Result<String, StepError> {
+        let warehouse = Recording::default();
+        run_load(gzip, &warehouse).await?;
+        let job = warehouse.0.lock().unwrap().take().unwrap();
+        Ok(job
+            .statements
+            .iter()
+            .find(|s| s.role == Role::Copy)
+            .unwrap()
+            .sql
+            .clone())
+    }
+
+    /// Loads two delivered objects of one batch, each compressed or not, under keys that say
+    /// nothing.
+    async fn run_load(gzip: [bool; 2], warehouse: &dyn Warehouse) -> Result<LoadOutput, StepError> {
         let dir = tempfile::tempdir().unwrap();
         let store = LocalObjectStore::new(dir.path(), "bucket");
         let batch: BatchId = "0019abf9bf360-1a2b3c4d".parse().unwrap();
@@ -182,16 +219,34 @@ mod tests {
             execution: None,
             attempt: 1,
         };
-        let warehouse = Recording::default();
-        load(&store, &warehouse, &settings, input).await?;
-        let job = warehouse.0.lock().unwrap().take().unwrap();
-        Ok(job
-            .statements
-            .iter()
-            .find(|s| s.role == Role::Copy)
-            .unwrap()
-            .sql
-            .clone())
+        load(&store, warehouse, &settings, input).await
+    }
+
+    #[tokio::test]
+    async fn a_refused_load_is_load_failed_caused_by_the_warehouse_error() {
+        let e = run_load([false, false], &Refusing).await.unwrap_err();
+        assert_eq!(e.name(), crate::steps::names::LOAD_FAILED);
+        match &e {
+            StepError::LoadFailed {
+                window,
+                table,
+                source,
+            } => {
+                assert_eq!(
+                    (window.to_string().as_str(), table.as_str()),
+                    ("2026-11-26T10:01Z", "push_uninstalls")
+                );
+                assert_eq!(source.kind, ErrorKind::Permanent);
+                assert_eq!(source.operation, "loading push_uninstalls (commit)");
+            }
+            other => panic!("not LoadFailed: {other:?}"),
+        }
+        assert!(
+            e.to_string().ends_with(
+                "loading push_uninstalls failed: loading push_uninstalls (commit) failed: relation \"push_uninstalls\" does not exist (42P01)"
+            ),
+            "{e}"
+        );
     }
 
     #[tokio::test]
@@ -199,7 +254,9 @@ mod tests {
         assert!(load_objects([true, true]).await.unwrap().contains(" GZIP"));
         assert!(!load_objects([false, false]).await.unwrap().contains("GZIP"));
         match load_objects([true, false]).await {
-            Err(StepError::InvalidInput(m)) => assert!(m.contains("1 of the 2"), "{m}"),
+            Err(StepError::InvalidInput { message: m, .. }) => {
+                assert!(m.contains("1 of the 2"), "{m}")
+            }
             other => panic!("a mixed manifest was not refused: {other:?}"),
         }
     }

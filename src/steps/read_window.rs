@@ -496,9 +496,9 @@ pub fn resolve_window(input: &ReadWindowInput, default_lag: u32) -> Result<Windo
     match (&input.window, &input.scheduled_time) {
         (Some(w), _) => Ok(*w),
         (None, Some(t)) => Window::for_scheduled_time(t, input.lag_minutes.unwrap_or(default_lag))
-            .map_err(|e| StepError::InvalidInput(e.to_string())),
-        (None, None) => Err(StepError::InvalidInput(
-            "the input names no window: pass {\"window\": \"2026-11-26T10:01Z\"} or {\"scheduled_time\": \"<RFC 3339>\"}".into(),
+            .map_err(|e| StepError::invalid_because(e.to_string(), e)),
+        (None, None) => Err(StepError::invalid(
+            "the input names no window: pass {\"window\": \"2026-11-26T10:01Z\"} or {\"scheduled_time\": \"<RFC 3339>\"}",
         )),
     }
 }
@@ -528,14 +528,14 @@ pub async fn read_window(
     // A first run finds no checkpoint: absence is an answer of the store, never a failed read.
     let previous: Option<Checkpoint> = match store.get_if_exists(&checkpoint_key).await {
         Ok(Some(bytes)) => Some(serde_json::from_slice(&bytes).map_err(|e| {
-            StepError::InvalidInput(format!("checkpoint {checkpoint_key} is not readable: {e}; delete it to re-read the window from the stream"))
+            StepError::invalid_because(format!("checkpoint {checkpoint_key} is not readable: {e}; delete it to re-read the window from the stream"), e)
         })?),
         Ok(None) => None,
         Err(e) => return Err(StepError::from_port(&format!("window {window}: reading {checkpoint_key}"), e)),
     };
     if let Some(cp) = &previous {
         if cp.window != window {
-            return Err(StepError::InvalidInput(format!(
+            return Err(StepError::invalid(format!(
                 "checkpoint {checkpoint_key} is the checkpoint of window {}, not of window {window}: it was copied or edited; restore window {window}'s own checkpoint, or delete it to re-read the window from the stream",
                 cp.window
             )));
@@ -562,15 +562,17 @@ pub async fn read_window(
                 Err(archive) if archive.kind == ErrorKind::Transient => {
                     return Err(StepError::from_port(&ctx("re-reading the raw archive"), archive))
                 }
+                // The archive was the last way to the records, so its failure is the cause; the
+                // stream's, which sent the read there, is said in the message.
                 Err(archive) => {
-                    return Err(StepError::InvalidInput(format!(
+                    return Err(StepError::invalid_because(format!(
                         "window {window}: the stream cannot give back the checkpoint's records ({e}), and the raw archive {} cannot be read either ({archive}): restore the archive object, or delete {checkpoint_key} to re-read the window from what the stream holds now",
                         cp.raw_key
-                    )))
+                    ), archive))
                 }
             }
             if let Some(diff) = differs(cp, &writer.sealed_ranges()) {
-                return Err(StepError::InvalidInput(format!(
+                return Err(StepError::invalid(format!(
                     "window {window}: the stream no longer holds the checkpoint's records, and the raw archive {} does not match the checkpoint either ({diff}): restore the archive object, or delete {checkpoint_key} to re-read the window from what the stream holds now",
                     cp.raw_key
                 )));
@@ -584,16 +586,19 @@ pub async fn read_window(
         if writer.stats.source != "archive" {
             if let Some(stream_diff) = differs(cp, &writer.sealed_ranges()) {
                 writer = WindowWriter::new(store, settings, window, batch.clone(), archive.clone());
-                let archive = read_archive(store, &mut writer, cp).await;
-                let archive_diff = match archive {
-                    Ok(()) => differs(cp, &writer.sealed_ranges()),
-                    Err(e) => Some(format!("reading it failed: {e}")),
+                let (archive_diff, unreadable) = match read_archive(store, &mut writer, cp).await {
+                    Ok(()) => (differs(cp, &writer.sealed_ranges()), None),
+                    Err(e) => (Some(format!("reading it failed: {e}")), Some(e)),
                 };
                 if let Some(archive_diff) = archive_diff {
-                    return Err(StepError::InvalidInput(format!(
+                    let message = format!(
                         "window {window}: the stream's records differ from what the first run read ({stream_diff}), and the raw archive {} does not verify either ({archive_diff}): restore the archive object, or delete {checkpoint_key} to re-read the window from what the stream holds now",
                         cp.raw_key
-                    )));
+                    );
+                    return Err(match unreadable {
+                        Some(e) => StepError::invalid_because(message, e),
+                        None => StepError::invalid(message),
+                    });
                 }
             }
         }
@@ -844,6 +849,25 @@ async fn read_archive(
 #[cfg(test)]
 mod checkpoint_tests {
     use super::*;
+
+    #[test]
+    fn a_scheduled_time_that_is_not_one_is_invalid_input_caused_by_the_window_error() {
+        let input = ReadWindowInput {
+            scheduled_time: Some("yesterday".into()),
+            ..ReadWindowInput::default()
+        };
+        let e = resolve_window(&input, 1).unwrap_err();
+        assert_eq!(e.name(), super::super::names::INVALID_INPUT);
+        assert_eq!(
+            e.cause::<crate::domain::window::WindowError>(),
+            Some(&crate::domain::window::WindowError::BadScheduledTime {
+                text: "yesterday".into()
+            })
+        );
+        assert!(e.to_string().contains("`yesterday`"), "{e}");
+        let none = resolve_window(&ReadWindowInput::default(), 1).unwrap_err();
+        assert!(std::error::Error::source(&none).is_none());
+    }
 
     #[test]
     fn a_checkpoint_without_routed_types_still_reads_and_a_new_one_names_them() {
