@@ -1,5 +1,7 @@
 //! The interpreter: runs a [`Definition`] against registered handlers, applying
 //! AWS's input/output processing, retries and catchers, and records the history.
+//! Here are the execution, the loop that walks a machine's states, the retry loop and
+//! what every state shares (`Run`); each kind of state runs from a module of its own.
 
 mod flow;
 mod fork_join;
@@ -11,7 +13,7 @@ mod wait;
 
 use crate::clock::Clock;
 use crate::context::{ContextObject, StateContext};
-use crate::definition::{Definition, Kind, Machine, Seconds, State};
+use crate::definition::{Catcher, Definition, Kind, Machine, Retrier, Seconds, State};
 use crate::error::{names, Failure};
 use crate::history::{History, HistoryEvent};
 use crate::limits::{self, json_size, Limits};
@@ -264,11 +266,14 @@ struct Attempt<'a> {
     number: u32,
 }
 
+/// Where a state sends its output: to the next state, or out of its machine.
 enum Step {
     Next(String, Value),
     End(Value),
 }
 
+/// What every state of one execution shares: the handlers and the clock, the history
+/// and its quotas, the context object and the deadline.
 struct Run<'a> {
     registry: &'a Registry,
     clock: Clock,
@@ -678,20 +683,10 @@ impl Run<'_> {
             {
                 let r = &state.retry[i];
                 if counts[i] < r.max_attempts {
-                    let exp = i32::try_from(counts[i]).unwrap_or(i32::MAX);
-                    let mut delay = r.interval_seconds * r.backoff_rate.powi(exp);
-                    if let Some(cap) = r.max_delay_seconds {
-                        delay = delay.min(cap);
-                    }
-                    // One year is far past any cap AWS allows; it keeps the
-                    // conversion to millis finite.
-                    delay = delay.min(31_536_000.0);
-                    if r.full_jitter {
-                        delay *= Rng::from_entropy().unit();
-                    }
+                    let delay = backoff_ms(r, counts[i]);
                     counts[i] += 1;
                     retries += 1;
-                    self.sleep(lane, (delay * 1000.0).round() as i64).await;
+                    self.sleep(lane, delay).await;
                     continue;
                 }
             }
@@ -700,12 +695,7 @@ impl Run<'_> {
                 .iter()
                 .find(|c| c.error_equals.iter().any(|e| f.matches(e)))
             {
-                let err = json!({"Error": f.error, "Cause": f.cause});
-                let out = match &c.result_path {
-                    None => raw.clone(),
-                    Some(p) => set_result(state, raw.clone(), p, err)?,
-                };
-                return Ok(Step::Next(c.next.clone(), out));
+                return Ok(Step::Next(c.next.clone(), caught(state, c, &raw, f)?));
             }
             return Err(f);
         }
@@ -720,40 +710,24 @@ impl Run<'_> {
         attempt: u32,
     ) -> Result<Value, Failure> {
         let eff = input_path(state, raw)?;
+        let at = Attempt {
+            state,
+            raw,
+            eff,
+            ctx,
+            number: attempt,
+        };
         match &state.kind {
             Kind::Task { resource, timeout } => {
-                let at = Attempt {
-                    state,
-                    raw,
-                    eff,
-                    ctx,
-                    number: attempt,
-                };
                 self.task(at, resource, timeout.as_ref(), lane).await
             }
-            Kind::Parallel { branches } => {
-                let at = Attempt {
-                    state,
-                    raw,
-                    eff,
-                    ctx,
-                    number: attempt,
-                };
-                self.parallel(at, branches, lane).await
-            }
+            Kind::Parallel { branches } => self.parallel(at, branches, lane).await,
             Kind::Map {
                 processor,
                 items_path,
                 item_selector,
                 max_concurrency,
             } => {
-                let at = Attempt {
-                    state,
-                    raw,
-                    eff,
-                    ctx,
-                    number: attempt,
-                };
                 let selector = item_selector.as_ref();
                 self.map(at, processor, items_path, selector, *max_concurrency, lane)
                     .await
@@ -763,6 +737,32 @@ impl Run<'_> {
                 state.name
             ))),
         }
+    }
+}
+
+/// The wait before a retrier's next retry, after `count` retries of its own.
+fn backoff_ms(r: &Retrier, count: u32) -> i64 {
+    let exp = i32::try_from(count).unwrap_or(i32::MAX);
+    let mut delay = r.interval_seconds * r.backoff_rate.powi(exp);
+    if let Some(cap) = r.max_delay_seconds {
+        delay = delay.min(cap);
+    }
+    // One year is far past any cap AWS allows; it keeps the
+    // conversion to millis finite.
+    delay = delay.min(31_536_000.0);
+    if r.full_jitter {
+        delay *= Rng::from_entropy().unit();
+    }
+    (delay * 1000.0).round() as i64
+}
+
+/// The state's output when a catcher takes `f`: the raw input, with the error at the
+/// catcher's ResultPath.
+fn caught(state: &State, c: &Catcher, raw: &Value, f: Failure) -> Result<Value, Failure> {
+    let err = json!({"Error": f.error, "Cause": f.cause});
+    match &c.result_path {
+        None => Ok(raw.clone()),
+        Some(p) => set_result(state, raw.clone(), p, err),
     }
 }
 
