@@ -68,10 +68,9 @@ impl Run<'_> {
             .map(|(u, l)| shared.run(self, u, l))
             .collect();
         let res = join_fail_fast(futs).await;
-        let latest = |lanes: &[Lane]| lanes.iter().map(|l| l.now).max();
         let end = match (&res, &family.failed_at) {
             (Err((i, _)), FailedAt::FailingUnit) => Some(lanes[*i].now),
-            _ => latest(&lanes),
+            _ => lanes.iter().map(|l| l.now).max(),
         };
         if let Some(end) = end {
             lane.now = lane.now.max(end);

@@ -38,6 +38,25 @@ struct Iterations<'a> {
     slots: Mutex<BinaryHeap<Reverse<Millis>>>,
 }
 
+impl Iterations<'_> {
+    /// Under MaxConcurrency, once the iteration holds its permit: moves the lane to the
+    /// time the slot it takes was freed.
+    fn take_slot(&self, lane: &mut Lane) {
+        if self.sem.is_some() {
+            let mut h = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            lane.now = h.pop().map(|Reverse(t)| t).unwrap_or(lane.now);
+        }
+    }
+
+    /// Gives the iteration's slot back, free from `end` on.
+    fn free_slot(&self, end: Millis) {
+        if self.sem.is_some() {
+            let mut h = self.slots.lock().unwrap_or_else(|e| e.into_inner());
+            h.push(Reverse(end));
+        }
+    }
+}
+
 impl Units for Iterations<'_> {
     /// The item's index and the item.
     type Unit = (usize, Value);
@@ -49,19 +68,16 @@ impl Units for Iterations<'_> {
         lane: &'l mut Lane,
     ) -> BoxFut<'l, Result<Value, Failure>> {
         Box::pin(async move {
-            let parent_now = lane.now;
+            // Held until the iteration ends.
             let _permit = match &self.sem {
-                Some(s) => Some(
-                    s.acquire()
+                Some(sem) => Some(
+                    sem.acquire()
                         .await
                         .map_err(|_| Failure::runtime("Map concurrency limiter closed"))?,
                 ),
                 None => None,
             };
-            if self.sem.is_some() {
-                let mut h = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-                lane.now = h.pop().map(|Reverse(t)| t).unwrap_or(parent_now);
-            }
+            self.take_slot(lane);
             let input = match self.selector {
                 Some(t) => {
                     let c = self
@@ -81,10 +97,7 @@ impl Units for Iterations<'_> {
             );
             let r = exec.run_machine(self.processor, input, lane).await;
             let end = exec.now(lane);
-            if self.sem.is_some() {
-                let mut h = self.slots.lock().unwrap_or_else(|e| e.into_inner());
-                h.push(Reverse(end));
-            }
+            self.free_slot(end);
             match r {
                 Ok(v) => {
                     exec.emit(

@@ -1,5 +1,7 @@
 //! The interpreter: runs a [`Definition`] against registered handlers, applying
 //! AWS's input/output processing, retries and catchers, and records the history.
+//! Here are the execution, the loop that walks a machine's states, the retry loop and
+//! what every state shares (`Run`); each kind of state runs from a module of its own.
 
 mod flow;
 mod fork_join;
@@ -11,7 +13,7 @@ mod wait;
 
 use crate::clock::Clock;
 use crate::context::{ContextObject, StateContext};
-use crate::definition::{Definition, Kind, Machine, Seconds, State};
+use crate::definition::{Catcher, Definition, Kind, Machine, Retrier, Seconds, State};
 use crate::error::{names, Failure};
 use crate::history::{History, HistoryEvent};
 use crate::limits::{self, json_size, Limits};
@@ -123,43 +125,56 @@ impl Executor {
         options: ExecutionOptions,
     ) -> Execution {
         let start = self.clock.start();
-        let name = options.name.clone().unwrap_or_else(random::uuid_v4);
-        let sm_name = options.state_machine_name.clone();
-        let sm_arn = options.state_machine_arn.clone().unwrap_or_else(|| {
-            format!(
-                "arn:aws:states:{}:{}:stateMachine:{sm_name}",
-                options.region, options.account_id
-            )
-        });
-        let exec_arn = format!(
-            "arn:aws:states:{}:{}:execution:{sm_name}:{name}",
-            options.region, options.account_id
-        );
-        let role = options.role_arn.clone().unwrap_or_else(|| {
-            format!("arn:aws:iam::{}:role/StepFunctionsRole", options.account_id)
-        });
-        let base_ctx = json!({
-            "Execution": {
-                "Id": exec_arn,
-                "Name": name,
-                "RoleArn": role,
-                "StartTime": format_millis(start),
-                "RedriveCount": 0,
-            },
-            "StateMachine": {"Id": sm_arn, "Name": sm_name},
-        });
+        let id = Identity::new(&options);
+        let base_ctx = id.context(start);
+        let run = self.run(definition, &input, base_ctx, &options.region, start);
+        let mut lane = Lane {
+            now: start,
+            last: 0,
+        };
+        let result = run
+            .execute(&definition.machine, &input, &id.role_arn, &mut lane)
+            .await;
+        let end = run.close(result, &mut lane);
+        let events = run.events.into_inner().unwrap_or_else(|e| e.into_inner());
+        Execution {
+            execution_arn: id.execution_arn,
+            state_machine_arn: id.state_machine_arn,
+            name: id.name,
+            status: end.status,
+            input,
+            output: end.output,
+            error: end.error,
+            cause: end.cause,
+            start_date: format_millis(start),
+            stop_date: format_millis(end.stop),
+            start_millis: start,
+            stop_millis: end.stop,
+            history: History { events },
+        }
+    }
+
+    /// The shared context of one execution starting at `start`.
+    fn run<'a>(
+        &'a self,
+        definition: &Definition,
+        input: &'a Value,
+        base_ctx: Value,
+        region: &str,
+        start: Millis,
+    ) -> Run<'a> {
         // Without TimeoutSeconds an execution still ends at AWS's maximum execution time.
         let timeout = definition
             .timeout_seconds
             .unwrap_or(self.limits.max_execution_seconds);
-        let run = Run {
+        Run {
             registry: &self.registry,
             clock: self.clock,
             events: Mutex::new(Vec::new()),
             base_ctx,
-            exec_input: &input,
+            exec_input: input,
             deadline: Some(start.saturating_add(secs_to_ms(timeout))),
-            region: options.region.clone(),
+            region: region.to_string(),
             limits: self.limits,
             full: AtomicBool::new(false),
             payload_budget: Mutex::new(self.limits.history_payload_bytes),
@@ -169,128 +184,67 @@ impl Executor {
                     "The execution exceeded the maximum execution time of {timeout} seconds"
                 ),
             },
-        };
-        let mut lane = Lane {
-            now: start,
-            last: 0,
-        };
-        let input_size = json_size(&input, self.limits.max_payload_bytes);
-        let (input_text, truncated) = if input_size > self.limits.max_payload_bytes {
-            (String::new(), true)
-        } else {
-            run.payload(&input)
-        };
-        run.emit(
-            &mut lane,
-            "ExecutionStarted",
-            Some((
-                "executionStartedEventDetails",
-                json!({"input": input_text, "inputDetails": {"truncated": truncated}, "roleArn": role}),
-            )),
-        );
-        let result = if input_size > self.limits.max_payload_bytes {
-            // StartExecution itself refuses such an input in AWS; a caller that did not
-            // check first gets a failed execution, never a run on it.
-            Err(Failure::new(
-                names::DATA_LIMIT_EXCEEDED,
-                format!(
-                    "The execution input is over the maximum of {} bytes (UTF-8) that Step Functions accepts for an execution's input.",
-                    self.limits.max_payload_bytes
-                ),
-            ))
-        } else if self.clock.is_virtual() {
-            run.run_machine(&definition.machine, input.clone(), &mut lane)
-                .await
-        } else {
-            // On the wall clock a Task or Wait may still be running at the deadline:
-            // the execution ends there, as AWS ends it, whatever is in flight.
-            let remaining = run
-                .deadline
-                .map(|d| d.saturating_sub(system_now()).max(0))
-                .unwrap_or(i64::MAX);
-            let fut = run.run_machine(&definition.machine, input.clone(), &mut lane);
-            match tokio::time::timeout(Duration::from_millis(remaining as u64), fut).await {
-                Ok(r) => r,
-                Err(_) => Err(run.timed_out()),
-            }
-        };
-        let result = if run.full.load(Ordering::Relaxed) {
-            Err(limits::history_full(self.limits.max_history_events))
-        } else {
-            result
-        };
-        let mut stop = run.now(&mut lane);
-        let result = match (result, run.deadline) {
-            (Ok(_), Some(d)) if stop > d => {
-                stop = d;
-                Err(run.timed_out())
-            }
-            (r, _) => r,
-        };
-        let (status, output, error, cause) = match result {
-            Ok(out) => {
-                let (text, truncated) = run.payload(&out);
-                run.emit_last(
-                    &mut lane,
-                    "ExecutionSucceeded",
-                    Some((
-                        "executionSucceededEventDetails",
-                        json!({"output": text, "outputDetails": {"truncated": truncated}}),
-                    )),
-                );
-                (ExecutionStatus::Succeeded, Some(out), None, None)
-            }
-            Err(f) if f.execution_timed_out => {
-                if let Some(d) = run.deadline {
-                    if self.clock.is_virtual() {
-                        lane.now = d;
-                        stop = d;
-                    }
-                }
-                run.emit_last(
-                    &mut lane,
-                    "ExecutionTimedOut",
-                    Some((
-                        "executionTimedOutEventDetails",
-                        json!({"error": f.error, "cause": f.cause}),
-                    )),
-                );
-                (
-                    ExecutionStatus::TimedOut,
-                    None,
-                    Some(f.error),
-                    Some(f.cause),
-                )
-            }
-            Err(f) => {
-                run.emit_last(
-                    &mut lane,
-                    "ExecutionFailed",
-                    Some((
-                        "executionFailedEventDetails",
-                        json!({"error": f.error, "cause": f.cause}),
-                    )),
-                );
-                (ExecutionStatus::Failed, None, Some(f.error), Some(f.cause))
-            }
-        };
-        let events = run.events.into_inner().unwrap_or_else(|e| e.into_inner());
-        Execution {
-            execution_arn: exec_arn,
-            state_machine_arn: sm_arn,
-            name,
-            status,
-            input,
-            output,
-            error,
-            cause,
-            start_date: format_millis(start),
-            stop_date: format_millis(stop),
-            start_millis: start,
-            stop_millis: stop,
-            history: History { events },
         }
     }
+}
+
+/// What names one execution: its ARNs and the role it runs as.
+struct Identity {
+    name: String,
+    state_machine_name: String,
+    state_machine_arn: String,
+    execution_arn: String,
+    role_arn: String,
+}
+
+impl Identity {
+    fn new(options: &ExecutionOptions) -> Identity {
+        let name = options.name.clone().unwrap_or_else(random::uuid_v4);
+        let sm_name = options.state_machine_name.clone();
+        let state_machine_arn = options.state_machine_arn.clone().unwrap_or_else(|| {
+            format!(
+                "arn:aws:states:{}:{}:stateMachine:{sm_name}",
+                options.region, options.account_id
+            )
+        });
+        let execution_arn = format!(
+            "arn:aws:states:{}:{}:execution:{sm_name}:{name}",
+            options.region, options.account_id
+        );
+        let role_arn = options.role_arn.clone().unwrap_or_else(|| {
+            format!("arn:aws:iam::{}:role/StepFunctionsRole", options.account_id)
+        });
+        Identity {
+            name,
+            state_machine_name: sm_name,
+            state_machine_arn,
+            execution_arn,
+            role_arn,
+        }
+    }
+
+    /// The context object's `Execution` (without `Input`) and `StateMachine`.
+    fn context(&self, start: Millis) -> Value {
+        json!({
+            "Execution": {
+                "Id": self.execution_arn,
+                "Name": self.name,
+                "RoleArn": self.role_arn,
+                "StartTime": format_millis(start),
+                "RedriveCount": 0,
+            },
+            "StateMachine": {"Id": self.state_machine_arn, "Name": self.state_machine_name},
+        })
+    }
+}
+
+/// How an execution ended, once its closing event is recorded.
+struct Closed {
+    status: ExecutionStatus,
+    output: Option<Value>,
+    error: Option<String>,
+    cause: Option<String>,
+    stop: Millis,
 }
 
 /// One path of execution: its own virtual "now" and the last event it emitted.
@@ -312,11 +266,14 @@ struct Attempt<'a> {
     number: u32,
 }
 
+/// Where a state sends its output: to the next state, or out of its machine.
 enum Step {
     Next(String, Value),
     End(Value),
 }
 
+/// What every state of one execution shares: the handlers and the clock, the history
+/// and its quotas, the context object and the deadline.
 struct Run<'a> {
     registry: &'a Registry,
     clock: Clock,
@@ -471,6 +428,143 @@ impl Run<'_> {
         }
     }
 
+    /// Records ExecutionStarted and runs the machine: its output, or why it failed.
+    async fn execute(
+        &self,
+        machine: &Machine,
+        input: &Value,
+        role_arn: &str,
+        lane: &mut Lane,
+    ) -> Result<Value, Failure> {
+        let max = self.limits.max_payload_bytes;
+        let too_big = json_size(input, max) > max;
+        let (input_text, truncated) = if too_big {
+            (String::new(), true)
+        } else {
+            self.payload(input)
+        };
+        self.emit(
+            lane,
+            "ExecutionStarted",
+            Some((
+                "executionStartedEventDetails",
+                json!({"input": input_text, "inputDetails": {"truncated": truncated}, "roleArn": role_arn}),
+            )),
+        );
+        let result = if too_big {
+            // StartExecution itself refuses such an input in AWS; a caller that did not
+            // check first gets a failed execution, never a run on it.
+            Err(Failure::new(
+                names::DATA_LIMIT_EXCEEDED,
+                format!(
+                    "The execution input is over the maximum of {max} bytes (UTF-8) that Step Functions accepts for an execution's input."
+                ),
+            ))
+        } else {
+            self.run_to_deadline(machine, input.clone(), lane).await
+        };
+        if self.is_full() {
+            Err(self.history_full())
+        } else {
+            result
+        }
+    }
+
+    async fn run_to_deadline(
+        &self,
+        machine: &Machine,
+        input: Value,
+        lane: &mut Lane,
+    ) -> Result<Value, Failure> {
+        if self.clock.is_virtual() {
+            return self.run_machine(machine, input, lane).await;
+        }
+        // On the wall clock a Task or Wait may still be running at the deadline:
+        // the execution ends there, as AWS ends it, whatever is in flight.
+        let remaining = self
+            .deadline
+            .map(|d| d.saturating_sub(system_now()).max(0))
+            .unwrap_or(i64::MAX);
+        let fut = self.run_machine(machine, input, lane);
+        match tokio::time::timeout(Duration::from_millis(remaining as u64), fut).await {
+            Ok(r) => r,
+            Err(_) => Err(self.timed_out()),
+        }
+    }
+
+    /// Records the closing event: ExecutionSucceeded, ExecutionTimedOut (a success past
+    /// the deadline included) or ExecutionFailed.
+    fn close(&self, result: Result<Value, Failure>, lane: &mut Lane) -> Closed {
+        let mut stop = self.now(lane);
+        let result = match (result, self.deadline) {
+            (Ok(_), Some(d)) if stop > d => {
+                stop = d;
+                Err(self.timed_out())
+            }
+            (r, _) => r,
+        };
+        match result {
+            Ok(out) => {
+                let (text, truncated) = self.payload(&out);
+                self.emit_last(
+                    lane,
+                    "ExecutionSucceeded",
+                    Some((
+                        "executionSucceededEventDetails",
+                        json!({"output": text, "outputDetails": {"truncated": truncated}}),
+                    )),
+                );
+                Closed {
+                    status: ExecutionStatus::Succeeded,
+                    output: Some(out),
+                    error: None,
+                    cause: None,
+                    stop,
+                }
+            }
+            Err(f) if f.execution_timed_out => {
+                if let Some(d) = self.deadline {
+                    if self.clock.is_virtual() {
+                        lane.now = d;
+                        stop = d;
+                    }
+                }
+                self.emit_last(
+                    lane,
+                    "ExecutionTimedOut",
+                    Some((
+                        "executionTimedOutEventDetails",
+                        json!({"error": f.error, "cause": f.cause}),
+                    )),
+                );
+                Closed {
+                    status: ExecutionStatus::TimedOut,
+                    output: None,
+                    error: Some(f.error),
+                    cause: Some(f.cause),
+                    stop,
+                }
+            }
+            Err(f) => {
+                self.emit_last(
+                    lane,
+                    "ExecutionFailed",
+                    Some((
+                        "executionFailedEventDetails",
+                        json!({"error": f.error, "cause": f.cause}),
+                    )),
+                );
+                Closed {
+                    status: ExecutionStatus::Failed,
+                    output: None,
+                    error: Some(f.error),
+                    cause: Some(f.cause),
+                    stop,
+                }
+            }
+        }
+    }
+
     fn run_machine<'a>(
         &'a self,
         m: &'a Machine,
@@ -589,20 +683,10 @@ impl Run<'_> {
             {
                 let r = &state.retry[i];
                 if counts[i] < r.max_attempts {
-                    let exp = i32::try_from(counts[i]).unwrap_or(i32::MAX);
-                    let mut delay = r.interval_seconds * r.backoff_rate.powi(exp);
-                    if let Some(cap) = r.max_delay_seconds {
-                        delay = delay.min(cap);
-                    }
-                    // One year is far past any cap AWS allows; it keeps the
-                    // conversion to millis finite.
-                    delay = delay.min(31_536_000.0);
-                    if r.full_jitter {
-                        delay *= Rng::from_entropy().unit();
-                    }
+                    let delay = backoff_ms(r, counts[i]);
                     counts[i] += 1;
                     retries += 1;
-                    self.sleep(lane, (delay * 1000.0).round() as i64).await;
+                    self.sleep(lane, delay).await;
                     continue;
                 }
             }
@@ -611,12 +695,7 @@ impl Run<'_> {
                 .iter()
                 .find(|c| c.error_equals.iter().any(|e| f.matches(e)))
             {
-                let err = json!({"Error": f.error, "Cause": f.cause});
-                let out = match &c.result_path {
-                    None => raw.clone(),
-                    Some(p) => set_result(state, raw.clone(), p, err)?,
-                };
-                return Ok(Step::Next(c.next.clone(), out));
+                return Ok(Step::Next(c.next.clone(), caught(state, c, &raw, f)?));
             }
             return Err(f);
         }
@@ -631,40 +710,24 @@ impl Run<'_> {
         attempt: u32,
     ) -> Result<Value, Failure> {
         let eff = input_path(state, raw)?;
+        let at = Attempt {
+            state,
+            raw,
+            eff,
+            ctx,
+            number: attempt,
+        };
         match &state.kind {
             Kind::Task { resource, timeout } => {
-                let at = Attempt {
-                    state,
-                    raw,
-                    eff,
-                    ctx,
-                    number: attempt,
-                };
                 self.task(at, resource, timeout.as_ref(), lane).await
             }
-            Kind::Parallel { branches } => {
-                let at = Attempt {
-                    state,
-                    raw,
-                    eff,
-                    ctx,
-                    number: attempt,
-                };
-                self.parallel(at, branches, lane).await
-            }
+            Kind::Parallel { branches } => self.parallel(at, branches, lane).await,
             Kind::Map {
                 processor,
                 items_path,
                 item_selector,
                 max_concurrency,
             } => {
-                let at = Attempt {
-                    state,
-                    raw,
-                    eff,
-                    ctx,
-                    number: attempt,
-                };
                 let selector = item_selector.as_ref();
                 self.map(at, processor, items_path, selector, *max_concurrency, lane)
                     .await
@@ -674,6 +737,32 @@ impl Run<'_> {
                 state.name
             ))),
         }
+    }
+}
+
+/// The wait before a retrier's next retry, after `count` retries of its own.
+fn backoff_ms(r: &Retrier, count: u32) -> i64 {
+    let exp = i32::try_from(count).unwrap_or(i32::MAX);
+    let mut delay = r.interval_seconds * r.backoff_rate.powi(exp);
+    if let Some(cap) = r.max_delay_seconds {
+        delay = delay.min(cap);
+    }
+    // One year is far past any cap AWS allows; it keeps the
+    // conversion to millis finite.
+    delay = delay.min(31_536_000.0);
+    if r.full_jitter {
+        delay *= Rng::from_entropy().unit();
+    }
+    (delay * 1000.0).round() as i64
+}
+
+/// The state's output when a catcher takes `f`: the raw input, with the error at the
+/// catcher's ResultPath.
+fn caught(state: &State, c: &Catcher, raw: &Value, f: Failure) -> Result<Value, Failure> {
+    let err = json!({"Error": f.error, "Cause": f.cause});
+    match &c.result_path {
+        None => Ok(raw.clone()),
+        Some(p) => set_result(state, raw.clone(), p, err),
     }
 }
 
