@@ -9,7 +9,8 @@
 
 use serde::Serialize;
 
-use super::{device, Ctx, Ev, Kind, Planner, Platform, Push, Rng, Zone, DAY, HOUR, MINUTE, SECOND};
+use super::{device, Ctx, Ev, Kind, Planner, Platform, Push, Zone, DAY, HOUR, MINUTE, SECOND};
+use crate::rng::Rng;
 
 /// How much history to plant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -271,7 +272,7 @@ fn history_event(
         occurred,
         processed,
         pushed: occurred - 5 * SECOND,
-        seed: r.next(),
+        seed: r.next_u64(),
         device,
         push,
         kind,

@@ -17,7 +17,10 @@
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
 mod history;
+pub mod rng;
+
 pub use history::{planted_truth, History, PlantedGroup, PlantedTruth, PlantedUser};
+use rng::{mix64, Rng};
 
 /// The event types the pipeline routes to tables by default.
 pub const ROUTED_TYPES: [&str; 7] = [
@@ -242,122 +245,6 @@ const BASE_MIX: [(Kind, u32); 14] = [
     (Kind::Location, 15),
     (Kind::ScreenViewed, 30),
 ];
-
-// ---------------------------------------------------------------------------------------------
-// Randomness
-
-/// SplitMix64 finaliser: a bijective mix of 64 bits.
-fn mix64(mut z: u64) -> u64 {
-    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-    z ^ (z >> 31)
-}
-
-const GOLDEN: u64 = 0x9E37_79B9_7F4A_7C15;
-
-/// SplitMix64. Small, fast, and fixed here forever, so a seed reproduces the same traffic.
-#[derive(Clone, Debug)]
-struct Rng(u64);
-
-impl Rng {
-    fn keyed(seed: u64, stream: u64, index: u64) -> Rng {
-        Rng(mix64(mix64(seed ^ stream.wrapping_mul(GOLDEN)) ^ index))
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(GOLDEN);
-        mix64(self.0)
-    }
-
-    /// Uniform in `0..n` (0 when n is 0), by multiply-shift: no division, bias below 2^-64 * n.
-    fn below(&mut self, n: u64) -> u64 {
-        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
-    }
-
-    fn index(&mut self, n: usize) -> usize {
-        self.below(n as u64) as usize
-    }
-
-    /// Uniform in [0, 1).
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
-    }
-
-    fn chance(&mut self, p: f64) -> bool {
-        self.unit() < p
-    }
-
-    /// Exponentially distributed milliseconds, capped so a freak draw stays plausible.
-    fn exp_ms(&mut self, mean: f64, cap: i64) -> i64 {
-        let u = 1.0 - self.unit(); // (0, 1]: ln stays finite
-        let x = -ln(u) * mean;
-        if x >= cap as f64 {
-            cap
-        } else {
-            x as i64
-        }
-    }
-
-    fn pick<T: Copy>(&mut self, items: &[(T, u32)]) -> T {
-        let total: u64 = items.iter().map(|&(_, w)| u64::from(w)).sum();
-        let mut x = self.below(total);
-        for &(item, w) in items {
-            if x < u64::from(w) {
-                return item;
-            }
-            x -= u64::from(w);
-        }
-        items[items.len() - 1].0
-    }
-
-    fn one<T: Copy>(&mut self, items: &[T]) -> T {
-        items[self.index(items.len())]
-    }
-
-    /// Random (version 4) UUID.
-    fn uuid4(&mut self) -> u128 {
-        let u = (u128::from(self.next()) << 64) | u128::from(self.next());
-        (u & !(0xF << 76) & !(0x3 << 62)) | (0x4 << 76) | (0x2 << 62)
-    }
-
-    /// Time-based (version 1) UUID, the shape of the vendor's event ids: the timestamp part follows
-    /// `ms`, with random sub-millisecond ticks, clock sequence and node, so ids stay unique.
-    fn uuid1(&mut self, ms: i64) -> u128 {
-        const GREGORIAN_TO_UNIX_MS: i128 = 12_219_292_800_000;
-        let ticks =
-            (i128::from(ms) + GREGORIAN_TO_UNIX_MS) * 10_000 + i128::from(self.below(10_000));
-        let t = (ticks as u64) & ((1 << 60) - 1);
-        let time_low = u128::from(t & 0xFFFF_FFFF);
-        let time_mid = u128::from((t >> 32) & 0xFFFF);
-        let time_hi = u128::from(((t >> 48) & 0x0FFF) | 0x1000);
-        let clock = u128::from(0x8000 | (self.next() & 0x3FFF));
-        let node = u128::from(self.next() & 0xFFFF_FFFF_FFFF);
-        (time_low << 96) | (time_mid << 80) | (time_hi << 64) | (clock << 48) | node
-    }
-}
-
-/// Natural logarithm from basic arithmetic only, so results are identical on every platform
-/// (`f64::ln` calls the system libm, which may differ in the last bit). Valid for finite x > 0.
-fn ln(x: f64) -> f64 {
-    const LN2: f64 = std::f64::consts::LN_2;
-    let bits = x.to_bits();
-    let mut exponent = ((bits >> 52) & 0x7FF) as i64 - 1023;
-    let mut m = f64::from_bits((bits & 0x000F_FFFF_FFFF_FFFF) | 0x3FF0_0000_0000_0000);
-    if m > std::f64::consts::SQRT_2 {
-        m *= 0.5;
-        exponent += 1;
-    }
-    // ln(m) = 2 atanh(s); |s| <= 0.172, so eleven terms reach double precision.
-    let s = (m - 1.0) / (m + 1.0);
-    let s2 = s * s;
-    let mut term = s;
-    let mut sum = s;
-    for k in 1..=11 {
-        term *= s2;
-        sum += term / f64::from(2 * k + 1);
-    }
-    2.0 * sum + exponent as f64 * LN2
-}
 
 // ---------------------------------------------------------------------------------------------
 // Calendar (no chrono: this module must stand alone)
@@ -629,12 +516,12 @@ fn platform_from(draw: u64, idx: u32) -> Platform {
 }
 
 fn device_platform(seed: u64, idx: u32) -> Platform {
-    platform_from(Rng::keyed(seed, S_DEVICE, u64::from(idx)).next(), idx)
+    platform_from(Rng::keyed(seed, S_DEVICE, u64::from(idx)).next_u64(), idx)
 }
 
 fn device(seed: u64, idx: u32) -> Device {
     let mut r = Rng::keyed(seed, S_DEVICE, u64::from(idx));
-    let platform = platform_from(r.next(), idx);
+    let platform = platform_from(r.next_u64(), idx);
     let channel = r.uuid4();
     let contact = r.uuid4();
     let legacy = platform == Platform::Android && r.chance(0.15);
@@ -897,7 +784,7 @@ impl Ctx {
             occurred,
             processed,
             pushed,
-            seed: r.next(),
+            seed: r.next_u64(),
             device,
             push,
             kind,
@@ -921,7 +808,7 @@ impl Ctx {
             occurred,
             processed,
             pushed,
-            seed: r.next(),
+            seed: r.next_u64(),
             device,
             push,
             kind,
@@ -1079,7 +966,7 @@ impl Planner<'_> {
         ) {
             ev.kind = Kind::Send;
         }
-        let seed = r.next();
+        let seed = r.next_u64();
         self.push(
             arrival,
             &[ev],
@@ -1313,7 +1200,7 @@ impl Gzip {
 }
 
 fn malformed(ctx: &Ctx, ev: &Ev, offset: Option<u64>, reason: u8, seed: u64) -> Vec<u8> {
-    let mut r = Rng(seed);
+    let mut r = Rng::new(seed);
     let with = |defect: Defect| {
         let mut v = Vec::with_capacity(1024);
         render_event(&mut v, ctx, ev, offset, defect);
@@ -1337,7 +1224,7 @@ fn malformed(ctx: &Ctx, ev: &Ev, offset: Option<u64>, reason: u8, seed: u64) -> 
             _ => {
                 let mut v = vec![0xFF];
                 for _ in 0..24 + r.below(40) {
-                    v.push(r.next() as u8);
+                    v.push(r.next_u64() as u8);
                 }
                 v
             }
@@ -1510,7 +1397,7 @@ fn put_flag(out: &mut Vec<u8>, first: &mut bool, k: &str, v: bool) {
 
 fn render_event(out: &mut Vec<u8>, ctx: &Ctx, ev: &Ev, offset: Option<u64>, defect: Defect) {
     let dev = device(ctx.seed, ev.device);
-    let mut dr = Rng(ev.seed ^ DEVICE_VARIATION);
+    let mut dr = Rng::new(ev.seed ^ DEVICE_VARIATION);
     let mut first = true;
     out.push(b'{');
     if defect != Defect::OmitId {
@@ -1714,7 +1601,7 @@ fn put_fixed5(out: &mut Vec<u8>, v: i64) {
 }
 
 fn put_body(out: &mut Vec<u8>, ctx: &Ctx, ev: &Ev, dev: &Device, defect: Defect) {
-    let mut b = Rng(ev.seed);
+    let mut b = Rng::new(ev.seed);
     let push = &ctx.pushes[ev.push as usize];
     let variant = push.variant_for(ev.device);
     let mut first = true;
@@ -2432,20 +2319,6 @@ mod tests {
         assert_eq!(new_york.offset_s(START), -18_000);
         assert_eq!(new_york.offset_s(START - 150 * DAY), -14_400);
         assert_eq!(ZONES[2].offset_s(START), 3600);
-    }
-
-    #[test]
-    fn portable_ln_matches_std() {
-        let mut r = Rng(99);
-        for _ in 0..10_000 {
-            let x = 1.0 - r.unit();
-            assert!(
-                (ln(x) - x.ln()).abs() <= 1e-14 * (1.0 + x.ln().abs()),
-                "{x}"
-            );
-        }
-        assert_eq!(ln(1.0), 0.0);
-        assert!((ln(1e-300) - 1e-300f64.ln()).abs() < 1e-10);
     }
 
     #[test]
