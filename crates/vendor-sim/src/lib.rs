@@ -8,12 +8,16 @@
 //! how many random draws other records used. Then the plans are sorted by arrival. Last they are
 //! *rendered* to bytes in arrival order, which is when the vendor's `offset` counter is handed out.
 //!
-//! Determinism does not lean on any outside crate or on the platform's libm: the generator is
-//! SplitMix64, and the one transcendental function needed (`ln`, for exponential delays) is computed
-//! here from `+ - * /` only, which IEEE 754 rounds the same everywhere. The only bytes that may change
-//! with a dependency upgrade are the gzip-compressed records (the deflate encoder's choice); what they
-//! decompress to does not.
+//! Determinism does not lean on the platform's libm: the generator is SplitMix64 ([`rng`]), and the
+//! one transcendental function needed (`ln`, for exponential delays) is computed here from
+//! `+ - * /` only, which IEEE 754 rounds the same everywhere. Two dependencies can move bytes on an
+//! upgrade: the deflate encoder, whose choice the gzip-compressed records are (what they decompress
+//! to does not change), and chrono-tz's copy of the IANA time zone database, should a release
+//! change a zone's rules for the profile's dates (the `locale_timezone` offsets and the history's
+//! UTC times follow it).
 
+use chrono::{DateTime, Datelike, NaiveDateTime, Offset, TimeZone, Timelike};
+use chrono_tz::Tz;
 use flate2::{Compress, Compression, Crc, FlushCompress, Status};
 
 mod history;
@@ -247,96 +251,40 @@ const BASE_MIX: [(Kind, u32); 14] = [
 ];
 
 // ---------------------------------------------------------------------------------------------
-// Calendar (no chrono: this module must stand alone)
-
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// 0 = Sunday.
-fn weekday(days: i64) -> i64 {
-    (days + 4).rem_euclid(7)
-}
-
-fn last_sunday(y: i64, m: i64, last_day: i64) -> i64 {
-    let d = days_from_civil(y, m, last_day);
-    d - weekday(d)
-}
-
-fn nth_sunday(y: i64, m: i64, n: i64) -> i64 {
-    let first = days_from_civil(y, m, 1);
-    first + (7 - weekday(first)) % 7 + 7 * (n - 1)
-}
-
-#[derive(Clone, Copy)]
-enum Dst {
-    None,
-    /// Last Sunday of March to last Sunday of October, 01:00 UTC.
-    Eu,
-    /// Second Sunday of March to first Sunday of November, 02:00 local.
-    Us,
-}
+// Time zones
 
 struct Zone {
-    iana: &'static str,
+    tz: Tz,
     country: &'static str,
     langs: &'static [(&'static str, u32)],
-    std_offset_s: i64,
-    dst: Dst,
     carriers: &'static [&'static str],
     weight: u32,
 }
 
 impl Zone {
+    /// The UTC offset in seconds at the instant `ms`.
     fn offset_s(&self, ms: i64) -> i64 {
-        let year = civil_from_days(ms.div_euclid(DAY)).0;
-        if !(1..=9999).contains(&year) {
-            return self.std_offset_s; // absurd profiles only; keeps the arithmetic in range
-        }
-        let summer = match self.dst {
-            Dst::None => false,
-            Dst::Eu => {
-                let from = last_sunday(year, 3, 31) * DAY + HOUR;
-                let to = last_sunday(year, 10, 31) * DAY + HOUR;
-                ms >= from && ms < to
-            }
-            Dst::Us => {
-                let from = nth_sunday(year, 3, 2) * DAY + 2 * HOUR - self.std_offset_s * SECOND;
-                let to = nth_sunday(year, 11, 1) * DAY + HOUR - self.std_offset_s * SECOND;
-                ms >= from && ms < to
-            }
-        };
-        self.std_offset_s + if summer { 3600 } else { 0 }
+        let offset = self.tz.offset_from_utc_datetime(&naive_utc(ms));
+        i64::from(offset.fix().local_minus_utc())
+    }
+}
+
+/// The UTC date and time of epoch milliseconds `ms`; beyond chrono's range (some 262,000 years
+/// either way, reached by absurd profiles only) the nearest one it can represent.
+fn naive_utc(ms: i64) -> NaiveDateTime {
+    match DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.naive_utc(),
+        None if ms < 0 => NaiveDateTime::MIN,
+        None => NaiveDateTime::MAX,
     }
 }
 
 // A UK retailer's app: mostly British devices, a few abroad.
 const ZONES: [Zone; 6] = [
     Zone {
-        iana: "Europe/London",
+        tz: Tz::Europe__London,
         country: "GB",
         langs: &[("en", 96), ("pl", 2), ("cy", 1), ("ro", 1)],
-        std_offset_s: 0,
-        dst: Dst::Eu,
         carriers: &[
             "EE",
             "Vodafone UK",
@@ -350,47 +298,37 @@ const ZONES: [Zone; 6] = [
         weight: 880,
     },
     Zone {
-        iana: "Europe/Dublin",
+        tz: Tz::Europe__Dublin,
         country: "IE",
         langs: &[("en", 95), ("ga", 5)],
-        std_offset_s: 0,
-        dst: Dst::Eu,
         carriers: &["Vodafone IE", "Three IE", "eir"],
         weight: 40,
     },
     Zone {
-        iana: "Europe/Paris",
+        tz: Tz::Europe__Paris,
         country: "FR",
         langs: &[("fr", 90), ("en", 10)],
-        std_offset_s: 3600,
-        dst: Dst::Eu,
         carriers: &["Orange F", "SFR", "Bouygues Telecom", "Free"],
         weight: 30,
     },
     Zone {
-        iana: "Europe/Berlin",
+        tz: Tz::Europe__Berlin,
         country: "DE",
         langs: &[("de", 85), ("en", 15)],
-        std_offset_s: 3600,
-        dst: Dst::Eu,
         carriers: &["Telekom.de", "Vodafone.de", "o2 - de"],
         weight: 20,
     },
     Zone {
-        iana: "America/New_York",
+        tz: Tz::America__New_York,
         country: "US",
         langs: &[("en", 90), ("es", 10)],
-        std_offset_s: -18_000,
-        dst: Dst::Us,
         carriers: &["T-Mobile", "Verizon", "AT&T"],
         weight: 20,
     },
     Zone {
-        iana: "Asia/Dubai",
+        tz: Tz::Asia__Dubai,
         country: "AE",
         langs: &[("en", 70), ("ar", 30)],
-        std_offset_s: 14_400,
-        dst: Dst::None,
         carriers: &["Etisalat", "du"],
         weight: 10,
     },
@@ -1328,25 +1266,24 @@ fn put_digits(out: &mut Vec<u8>, n: i64, width: u32) {
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, without quotes.
 fn put_iso(out: &mut Vec<u8>, ms: i64) {
-    let (y, m, d) = civil_from_days(ms.div_euclid(DAY));
-    let t = ms.rem_euclid(DAY);
+    let t = naive_utc(ms);
+    let y = i64::from(t.year());
     if (0..=9999).contains(&y) {
         put_digits(out, y, 4);
     } else {
         put_i64(out, y); // only for absurd profiles; never panics
     }
-    out.push(b'-');
-    put_digits(out, m, 2);
-    out.push(b'-');
-    put_digits(out, d, 2);
-    out.push(b'T');
-    put_digits(out, t / HOUR, 2);
-    out.push(b':');
-    put_digits(out, t / MINUTE % 60, 2);
-    out.push(b':');
-    put_digits(out, t / SECOND % 60, 2);
+    let two = |out: &mut Vec<u8>, sep: u8, n: u32| {
+        out.push(sep);
+        put_digits(out, i64::from(n), 2);
+    };
+    two(out, b'-', t.month());
+    two(out, b'-', t.day());
+    two(out, b'T', t.hour());
+    two(out, b':', t.minute());
+    two(out, b':', t.second());
     out.push(b'.');
-    put_digits(out, t % SECOND, 3);
+    put_digits(out, ms.rem_euclid(SECOND), 3);
     out.push(b'Z');
 }
 
@@ -1495,7 +1432,7 @@ fn put_device(out: &mut Vec<u8>, dev: &Device, dr: &mut Rng, at: i64) {
         }
         put_attr(out, &mut a, "device_model", dev.model);
         put_attr(out, &mut a, "device_os", dev.os);
-        put_attr(out, &mut a, "iana_timezone", dev.zone.iana);
+        put_attr(out, &mut a, "iana_timezone", dev.zone.tz.name());
         put_attr(out, &mut a, "locale_country_code", dev.zone.country);
         put_attr(out, &mut a, "locale_language_code", dev.lang);
         key(out, &mut a, "locale_timezone");
@@ -1771,6 +1708,7 @@ fn put_body(out: &mut Vec<u8>, ctx: &Ctx, ev: &Ev, dev: &Device, defect: Defect)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::NaiveDate;
     use serde_json::Value;
     use std::collections::{HashMap, HashSet};
     use std::io::Read as _;
@@ -1830,17 +1768,10 @@ mod tests {
         if b[16] != b':' || b[19] != b'.' || b[23] != b'Z' {
             return None;
         }
-        let n = |r: std::ops::Range<usize>| s[r].parse::<i64>().ok();
-        let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
-        let (h, mi, se, ms) = (n(11..13)?, n(14..16)?, n(17..19)?, n(20..23)?);
-        if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 59 {
-            return None;
-        }
-        let days = days_from_civil(y, mo, d);
-        if civil_from_days(days) != (y, mo, d) {
-            return None;
-        }
-        Some(days * DAY + h * HOUR + mi * MINUTE + se * SECOND + ms)
+        let n = |r: std::ops::Range<usize>| s[r].parse::<u32>().ok();
+        let date = NaiveDate::from_ymd_opt(n(0..4)? as i32, n(5..7)?, n(8..10)?)?;
+        let t = date.and_hms_milli_opt(n(11..13)?, n(14..16)?, n(17..19)?, n(20..23)?)?;
+        Some(t.and_utc().timestamp_millis())
     }
 
     fn truth_events(t: &Truth) -> &[ValidEvent] {
