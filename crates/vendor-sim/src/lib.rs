@@ -1192,7 +1192,7 @@ fn malformed(ctx: &Ctx, ev: &Ev, offset: Option<u64>, reason: u8, seed: u64) -> 
             }
             2 => {
                 let mut v = Vec::new();
-                put_u64(&mut v, ev.processed.unsigned_abs());
+                put_json(&mut v, &ev.processed.unsigned_abs());
                 v
             }
             3 => b"\"SEND\"".to_vec(),
@@ -1237,25 +1237,11 @@ fn uuid_string(u: u128) -> String {
     String::from_utf8(v).unwrap_or_default()
 }
 
-fn put_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
-}
-
-fn put_i64(out: &mut Vec<u8>, n: i64) {
-    if n < 0 {
-        out.push(b'-');
-    }
-    put_u64(out, n.unsigned_abs());
+/// A number or a string as serde_json writes it: the valid JSON of every record, the broken
+/// records' pieces that are valid JSON too. Their defects (Latin-1, UTF-16, truncation, wrong
+/// types) are made around it, by hand.
+fn put_json<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, value: &T) {
+    serde_json::to_writer(out, value).expect("a string or a number serializes into a Vec");
 }
 
 fn put_digits(out: &mut Vec<u8>, n: i64, width: u32) {
@@ -1271,7 +1257,7 @@ fn put_iso(out: &mut Vec<u8>, ms: i64) {
     if (0..=9999).contains(&y) {
         put_digits(out, y, 4);
     } else {
-        put_i64(out, y); // only for absurd profiles; never panics
+        put_json(out, &y); // only for absurd profiles; never panics
     }
     let two = |out: &mut Vec<u8>, sep: u8, n: u32| {
         out.push(sep);
@@ -1293,16 +1279,8 @@ fn key(out: &mut Vec<u8>, first: &mut bool, k: &str) {
         out.push(b',');
     }
     *first = false;
-    out.push(b'"');
-    out.extend_from_slice(k.as_bytes());
-    out.extend_from_slice(b"\":");
-}
-
-/// A JSON string of plain ASCII that needs no escaping (all of this module's texts).
-fn put_str(out: &mut Vec<u8>, s: &str) {
-    out.push(b'"');
-    out.extend_from_slice(s.as_bytes());
-    out.push(b'"');
+    put_json(out, k);
+    out.push(b':');
 }
 
 fn put_uuid_str(out: &mut Vec<u8>, u: u128) {
@@ -1325,7 +1303,7 @@ fn put_named_user(out: &mut Vec<u8>, n: u32) {
 
 fn put_attr(out: &mut Vec<u8>, first: &mut bool, k: &str, v: &str) {
     key(out, first, k);
-    put_str(out, v);
+    put_json(out, v);
 }
 
 fn put_flag(out: &mut Vec<u8>, first: &mut bool, k: &str, v: bool) {
@@ -1340,7 +1318,7 @@ fn render_event(out: &mut Vec<u8>, ctx: &Ctx, ev: &Ev, offset: Option<u64>, defe
     if defect != Defect::OmitId {
         key(out, &mut first, "id");
         if defect == Defect::IdNumber {
-            put_u64(out, (ev.id as u64) % 10_000_000_000_000);
+            put_json(out, &((ev.id as u64) % 10_000_000_000_000));
         } else {
             put_uuid_str(out, ev.id);
         }
@@ -1348,13 +1326,13 @@ fn render_event(out: &mut Vec<u8>, ctx: &Ctx, ev: &Ev, offset: Option<u64>, defe
     if let Some(o) = offset {
         key(out, &mut first, "offset");
         out.push(b'"');
-        put_u64(out, o);
+        put_json(out, &o);
         out.push(b'"');
     }
     if defect != Defect::OmitOccurred {
         key(out, &mut first, "occurred");
         match defect {
-            Defect::BadOccurred(s) => put_str(out, s),
+            Defect::BadOccurred(s) => put_json(out, s),
             _ => put_iso_str(out, ev.occurred),
         }
     }
@@ -1364,7 +1342,7 @@ fn render_event(out: &mut Vec<u8>, ctx: &Ctx, ev: &Ev, offset: Option<u64>, defe
     }
     if defect != Defect::OmitType {
         key(out, &mut first, "type");
-        put_str(out, ev.kind.name());
+        put_json(out, ev.kind.name());
     }
     key(out, &mut first, "device");
     if defect == Defect::DeviceString {
@@ -1437,7 +1415,7 @@ fn put_device(out: &mut Vec<u8>, dev: &Device, dr: &mut Rng, at: i64) {
         put_attr(out, &mut a, "locale_language_code", dev.lang);
         key(out, &mut a, "locale_timezone");
         out.push(b'"');
-        put_i64(out, dev.zone.offset_s(at));
+        put_json(out, &dev.zone.offset_s(at));
         out.push(b'"');
         put_flag(out, &mut a, "location_enabled", dev.location);
         put_flag(out, &mut a, "push_opt_in", dev.opt_in);
@@ -1458,7 +1436,7 @@ fn put_push_ref(out: &mut Vec<u8>, push: &Push, variant: Option<u64>, time: i64)
     }
     if let Some(v) = variant {
         key(out, &mut first, "variant_id");
-        put_u64(out, v);
+        put_json(out, &v);
     }
     key(out, &mut first, "time");
     put_iso_str(out, time);
@@ -1468,7 +1446,7 @@ fn put_push_ref(out: &mut Vec<u8>, push: &Push, variant: Option<u64>, time: i64)
             if k > 0 {
                 out.push(b',');
             }
-            put_str(out, c);
+            put_json(out, c);
         }
         out.extend_from_slice(b"]}");
     }
@@ -1484,7 +1462,7 @@ fn put_push_ids(out: &mut Vec<u8>, first: &mut bool, push: &Push, variant: Optio
     }
     if let Some(v) = variant {
         key(out, first, "variant_id");
-        put_u64(out, v);
+        put_json(out, &v);
     }
 }
 
@@ -1532,7 +1510,7 @@ fn put_fixed5(out: &mut Vec<u8>, v: i64) {
         out.push(b'-');
     }
     let a = v.unsigned_abs();
-    put_u64(out, a / 100_000);
+    put_json(out, &(a / 100_000));
     out.push(b'.');
     put_digits(out, (a % 100_000) as i64, 5);
 }
@@ -1545,6 +1523,8 @@ fn put_body(out: &mut Vec<u8>, ctx: &Ctx, ev: &Ev, dev: &Device, defect: Defect)
     out.push(b'{');
     if defect == Defect::Latin1 {
         key(out, &mut first, "campaign_name");
+        // Latin-1 bytes, which no JSON writer emits: the producer this defect stands for had one
+        // of its own.
         out.extend_from_slice(b"\"R\xe9ductions d'\xe9t\xe9\"");
     }
     match ev.kind {
@@ -1562,7 +1542,7 @@ fn put_body(out: &mut Vec<u8>, ctx: &Ctx, ev: &Ev, dev: &Device, defect: Defect)
                 out.extend_from_slice(b"\"2\"");
             } else if let Some(v) = variant {
                 key(out, &mut first, "variant_id");
-                put_u64(out, v);
+                put_json(out, &v);
             }
             key(out, &mut first, "alerting");
             out.extend_from_slice(if dev.opt_in { b"true" } else { b"false" });
@@ -1620,7 +1600,7 @@ fn put_body(out: &mut Vec<u8>, ctx: &Ctx, ev: &Ev, dev: &Device, defect: Defect)
             if matches!(name, "purchase" | "add_to_cart") {
                 let cents = 500 + b.below(25_000);
                 key(out, &mut first, "value");
-                put_u64(out, cents / 100);
+                put_json(out, &(cents / 100));
                 out.push(b'.');
                 put_digits(out, (cents % 100) as i64, 2);
             }
@@ -1659,16 +1639,16 @@ fn put_body(out: &mut Vec<u8>, ctx: &Ctx, ev: &Ev, dev: &Device, defect: Defect)
             let kept = b.one(&TAGS);
             key(out, &mut first, "add");
             out.extend_from_slice(b"{\"device\":[");
-            put_str(out, added);
+            put_json(out, added);
             out.extend_from_slice(b"]}");
             key(out, &mut first, "remove");
             out.extend_from_slice(b"{}");
             key(out, &mut first, "current");
             out.extend_from_slice(b"{\"device\":[");
-            put_str(out, added);
+            put_json(out, added);
             if kept != added {
                 out.push(b',');
-                put_str(out, kept);
+                put_json(out, kept);
             }
             out.extend_from_slice(b"]}");
         }
@@ -1697,7 +1677,7 @@ fn put_body(out: &mut Vec<u8>, ctx: &Ctx, ev: &Ev, dev: &Device, defect: Defect)
             put_attr(out, &mut first, "viewed_screen", viewed);
             put_attr(out, &mut first, "previous_screen", b.one(&SCREENS));
             key(out, &mut first, "duration");
-            put_u64(out, 500 + b.below(120_000));
+            put_json(out, &(500 + b.below(120_000)));
             key(out, &mut first, "session_id");
             put_uuid_str(out, b.uuid4());
         }
