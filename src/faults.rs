@@ -30,6 +30,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
+// The fault sequences are replayed from a seed, like the traffic: the same mixer serves both.
+use vendor_sim::rng::splitmix64;
 
 use crate::domain::keys::ObjectKey;
 use crate::domain::sql::Dialect;
@@ -417,13 +419,6 @@ pub struct Faults {
     log: FaultLog,
     /// Delivered objects being held back: key -> listings left before it shows.
     late: Mutex<HashMap<String, u32>>,
-}
-
-fn splitmix64(mut z: u64) -> u64 {
-    z = z.wrapping_add(0x9e37_79b9_7f4a_7c15);
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^ (z >> 31)
 }
 
 impl Faults {

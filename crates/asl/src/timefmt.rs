@@ -1,42 +1,29 @@
-//! RFC 3339 timestamps as Step Functions prints and parses them, without a date crate.
+//! RFC 3339 timestamps as Step Functions prints and parses them. The shape is checked here, byte by
+//! byte (chrono's own RFC 3339 parser accepts a lowercase `t` or a space); chrono does the calendar.
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Timelike};
 
 /// Milliseconds since the Unix epoch, UTC.
 pub type Millis = i64;
 
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    // Howard Hinnant's algorithm: exact for the proleptic Gregorian calendar.
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// Formats like GetExecutionHistory's JSON: `2024-01-02T03:04:05.678Z`.
+/// Formats like GetExecutionHistory's JSON: `2024-01-02T03:04:05.678Z`. Beyond chrono's range
+/// (some 262,000 years either way, which no clock or wait reaches) the nearest instant it holds.
 pub fn format_millis(ms: Millis) -> String {
-    let days = ms.div_euclid(86_400_000);
-    let rem = ms.rem_euclid(86_400_000);
-    let (y, mo, d) = civil_from_days(days);
-    let h = rem / 3_600_000;
-    let mi = (rem / 60_000) % 60;
-    let s = (rem / 1000) % 60;
-    let frac = rem % 1000;
-    format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}.{frac:03}Z")
+    let t = match DateTime::from_timestamp_millis(ms) {
+        Some(t) => t.naive_utc(),
+        None if ms < 0 => NaiveDateTime::MIN,
+        None => NaiveDateTime::MAX,
+    };
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        t.month(),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.and_utc().timestamp_subsec_millis()
+    )
 }
 
 fn digits(b: &[u8], at: usize, n: usize) -> Option<i64> {
@@ -102,7 +89,10 @@ pub fn parse_rfc3339(s: &str) -> Option<Millis> {
         }
         _ => return None,
     };
-    let days = days_from_civil(y, mo, d);
+    // Day `d` (1 to 31) is counted from the month's first: `02-30` is read as early March, not
+    // refused.
+    let first = NaiveDate::from_ymd_opt(i32::try_from(y).ok()?, u32::try_from(mo).ok()?, 1)?;
+    let days = i64::from(first.to_epoch_days()) + d - 1;
     let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_min * 60;
     Some(secs * 1000 + frac_ms)
 }
@@ -126,5 +116,17 @@ mod tests {
         assert_eq!(parse_rfc3339("1970-01-01T01:00:00+01:00"), Some(0));
         assert_eq!(parse_rfc3339("2016-03-14 01:59:00Z"), None);
         assert_eq!(parse_rfc3339("2016-03-14T01:59:00"), None);
+        assert_eq!(format_millis(-1), "1969-12-31T23:59:59.999Z");
+        assert_eq!(format_millis(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(
+            parse_rfc3339("2024-02-30T00:00:00Z"),
+            parse_rfc3339("2024-03-01T00:00:00Z")
+        );
+        assert_eq!(
+            parse_rfc3339("0000-01-01T00:00:00.5-00:30"),
+            Some(-62_167_219_200_000 + 500 + 1_800_000)
+        );
+        let leap = parse_rfc3339("2016-12-31T23:59:60Z").unwrap();
+        assert_eq!(format_millis(leap), "2017-01-01T00:00:00.000Z");
     }
 }

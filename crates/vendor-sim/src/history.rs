@@ -9,7 +9,12 @@
 
 use serde::Serialize;
 
-use super::{device, Ctx, Ev, Kind, Planner, Platform, Push, Rng, Zone, DAY, HOUR, MINUTE, SECOND};
+use chrono::{LocalResult, TimeZone};
+
+use super::{
+    device, naive_utc, Ctx, Ev, Kind, Planner, Platform, Push, Zone, DAY, HOUR, MINUTE, SECOND,
+};
+use crate::rng::Rng;
 
 /// How much history to plant.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -168,7 +173,7 @@ pub fn planted_truth(p: &super::TrafficProfile) -> PlantedTruth {
             .into_iter()
             .map(|(idx, n, zone, hour)| PlantedUser {
                 named_user_id: format!("cust-{n:07}"),
-                iana_timezone: zone.iana.to_string(),
+                iana_timezone: zone.tz.name().to_string(),
                 preferred_local_hour: hour,
                 opens: open_count(p.seed, idx),
             })
@@ -191,10 +196,17 @@ fn open_count(seed: u64, idx: u32) -> u32 {
     20 + Rng::keyed(seed, S_HISTORY_USERS ^ 0xA5, u64::from(idx)).below(21) as u32
 }
 
-/// UTC ms of a local wall-clock time in `zone` (the generator's own DST rules).
+/// UTC ms of a local wall-clock time in `zone`. The hour the clocks go back happens twice: the
+/// second one is taken, on standard time. The hour they skip is read on summer time, as if the
+/// clocks had gone forward already.
 fn utc_of_local(zone: &Zone, local_ms: i64) -> i64 {
-    let guess = local_ms - zone.std_offset_s * SECOND;
-    local_ms - zone.offset_s(guess) * SECOND
+    let at = |ms: i64| zone.tz.from_local_datetime(&naive_utc(ms));
+    match at(local_ms) {
+        LocalResult::Single(t) | LocalResult::Ambiguous(_, t) => t.timestamp_millis(),
+        LocalResult::None => at(local_ms + HOUR)
+            .earliest()
+            .map_or(local_ms, |t| t.timestamp_millis() - HOUR),
+    }
 }
 
 /// Plans the history's events, arriving in the profile's span.
@@ -271,7 +283,7 @@ fn history_event(
         occurred,
         processed,
         pushed: occurred - 5 * SECOND,
-        seed: r.next(),
+        seed: r.next_u64(),
         device,
         push,
         kind,
@@ -341,10 +353,26 @@ mod tests {
     #[test]
     fn local_times_convert_across_the_clock_change() {
         let london = &crate::ZONES[0];
+        let ms = |s: &str| {
+            chrono::DateTime::parse_from_rfc3339(s)
+                .unwrap()
+                .timestamp_millis()
+        };
         // 2026-07-01 19:30 BST is 18:30Z; 2026-12-01 19:30 GMT is 19:30Z.
-        let summer = crate::days_from_civil(2026, 7, 1) * DAY + 19 * HOUR + 30 * MINUTE;
+        let summer = ms("2026-07-01T19:30:00Z");
         assert_eq!(utc_of_local(london, summer), summer - HOUR);
-        let winter = crate::days_from_civil(2026, 12, 1) * DAY + 19 * HOUR + 30 * MINUTE;
+        let winter = ms("2026-12-01T19:30:00Z");
         assert_eq!(utc_of_local(london, winter), winter);
+        // 01:30 on 2026-10-25 happens twice (BST, then GMT): the second. 01:30 on 2026-03-29 never
+        // happens: read on BST.
+        let twice = ms("2026-10-25T01:30:00Z");
+        assert_eq!(utc_of_local(london, twice), twice);
+        let skipped = ms("2026-03-29T01:30:00Z");
+        assert_eq!(utc_of_local(london, skipped), skipped - HOUR);
+        let new_york = &crate::ZONES[4];
+        let twice = ms("2026-11-01T01:30:00Z");
+        assert_eq!(utc_of_local(new_york, twice), twice + 5 * HOUR);
+        let skipped = ms("2026-03-08T02:30:00Z");
+        assert_eq!(utc_of_local(new_york, skipped), skipped + 4 * HOUR);
     }
 }
